@@ -1,0 +1,324 @@
+//! The subcommands, wiring the layers together in the one direction data
+//! flows: config → plugin → sandbox → database → runner → report.
+
+use crate::bindings::Info;
+use crate::cli::{LocalPgArgs, RunArgs};
+use crate::config::{self, Database, PluginChoice, RunConfig, SetupMode, StopAfter};
+use crate::pg::launcher::{LaunchOptions, LocalServer};
+use crate::plugin::{self, Artifact, Origin};
+use crate::report::{self, ConfigSection, DatabaseSection, Report, SetupSection, WorkloadSection};
+use crate::runner::{self, RunSpec, RunStatus, StopSignal};
+use crate::sandbox::{ArtifactCache, CallLimits, InstanceLimits, PluginRuntime, Sandbox};
+use anyhow::{Context as _, anyhow, bail};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Limits of the one-off calls (describe, setup, init, cleanup).
+fn setup_limits() -> CallLimits {
+    CallLimits {
+        cpu: Duration::from_secs(3600),
+        wall: Duration::from_secs(24 * 3600),
+    }
+}
+
+fn describe_limits() -> CallLimits {
+    CallLimits {
+        cpu: Duration::from_secs(10),
+        wall: Duration::from_secs(30),
+    }
+}
+
+fn cores() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+}
+
+fn resolve_artifact(cfg: &RunConfig) -> anyhow::Result<Artifact> {
+    Ok(match &cfg.plugin {
+        PluginChoice::Builtin(name) => plugin::builtin(name)?,
+        PluginChoice::File(path) => {
+            plugin::unsigned_file(path, cfg.allow_unsigned, plugin::DEFAULT_MAX_ARTIFACT_BYTES)?
+        }
+    })
+}
+
+fn load(sandbox: &Sandbox, artifact: &Artifact) -> anyhow::Result<PluginRuntime> {
+    Ok(sandbox.load(&artifact.name, &artifact.bytes, &artifact.sha256)?)
+}
+
+/// The server's version, which also proves it is reachable.
+fn server_version(db: &tokio_postgres::Config) -> anyhow::Result<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let (client, conn) =
+            tokio::time::timeout(Duration::from_secs(30), db.connect(tokio_postgres::NoTls))
+                .await
+                .map_err(|_| anyhow!("timed out after 30 s"))?
+                .map_err(|e| anyhow!(crate::pg::sql_error_text(&crate::pg::connect_error(&e))))?;
+        let task = tokio::spawn(conn);
+        let row = client.query_one("SHOW server_version", &[]).await?;
+        let version: String = row.get(0);
+        drop(client);
+        let _ = task.await;
+        Ok(version)
+    })
+}
+
+/// Mode, scale and full parameter list, checked against `describe`.
+fn choose(info: &Info, cfg: &RunConfig) -> anyhow::Result<(String, u32, Vec<(String, String)>)> {
+    let modes: Vec<&str> = info.modes.iter().map(|m| m.name.as_str()).collect();
+    let mode = match &cfg.mode {
+        Some(m) if modes.contains(&m.as_str()) => m.clone(),
+        Some(m) => bail!(
+            "workload '{}' has no mode '{m}'; its modes: {}",
+            info.name,
+            modes.join(", ")
+        ),
+        None => modes
+            .first()
+            .map(|m| m.to_string())
+            .ok_or_else(|| anyhow!("workload '{}' declares no modes", info.name))?,
+    };
+    let scale = cfg.scale.unwrap_or(info.default_scale.max(1));
+    let mut params: Vec<(String, String)> = info
+        .parameters
+        .iter()
+        .map(|p| (p.name.clone(), p.default_value.clone()))
+        .collect();
+    for (k, v) in &cfg.params {
+        match params.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => {
+                let known: Vec<&str> = info.parameters.iter().map(|p| p.name.as_str()).collect();
+                bail!(
+                    "workload '{}' has no parameter '{k}'; its parameters: {}",
+                    info.name,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            }
+        }
+    }
+    Ok((mode, scale, params))
+}
+
+fn env_map() -> BTreeMap<String, String> {
+    std::env::vars().collect()
+}
+
+/// `stormdb run`. Returns the process exit code.
+pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
+    let file = match &args.config {
+        Some(path) => Some(config::read_file(path)?),
+        None => None,
+    };
+    let mut cfg = RunConfig::resolve(args, file, &env_map(), cores())?;
+    let artifact = resolve_artifact(&cfg)?;
+    let mut warnings = Vec::new();
+    if let Origin::UnsignedFile(path) = &artifact.origin {
+        let w = format!(
+            "UNSIGNED plugin {} (sha256 {}) runs without signature verification (--allow-unsigned)",
+            path.display(),
+            artifact.sha256
+        );
+        eprintln!("stormdb: WARNING: {w}");
+        warnings.push(w);
+    }
+    let limits = InstanceLimits {
+        memory_bytes: cfg.memory_bytes,
+        ..InstanceLimits::default()
+    };
+    let sandbox = Sandbox::new(limits, ArtifactCache::open(None))?;
+    let runtime = load(&sandbox, &artifact)?;
+
+    let stop = StopSignal::new();
+    stop.listen_for_signals()?;
+    // The throwaway server lives on this (the main) thread: its parent-death
+    // signal is tied to the thread that started it.
+    let mut local_server = None;
+    let (db, target, embedded) = match &cfg.database {
+        Database::Server(c, _) => ((**c).clone(), crate::pg::describe_target(c), false),
+        Database::Embedded => {
+            let max_connections = 100 + cfg.connections.max(cfg.loaders) * 2;
+            let server = LocalServer::start(&LaunchOptions { max_connections })?;
+            let c = server.config();
+            let target = crate::pg::describe_target(&c);
+            local_server = Some(server);
+            (c, target, true)
+        }
+    };
+    if embedded && cfg.setup == SetupMode::None {
+        // A fresh server has no tables: loading them is the only way to run.
+        cfg.setup = SetupMode::IfNeeded;
+    }
+    let version =
+        server_version(&db).with_context(|| format!("cannot reach the database at {target}"))?;
+    let info = runner::describe(&runtime, &db, describe_limits()).map_err(|e| anyhow!(e))?;
+    let (mode, scale, params) = choose(&info, &cfg)?;
+    let seed = cfg.seed.unwrap_or_else(runner::seed::random_seed);
+
+    let spec = RunSpec {
+        runtime: runtime.clone(),
+        db,
+        mode: mode.clone(),
+        scale,
+        params: params.clone(),
+        seed,
+        workers: cfg.workers,
+        connections: cfg.connections,
+        threads: cfg.threads,
+        loaders: cfg.loaders,
+        stop_after: cfg.stop,
+        warmup: cfg.warmup,
+        setup: cfg.setup,
+        cleanup: cfg.cleanup,
+        step_limits: CallLimits {
+            cpu: cfg.step_cpu_limit,
+            wall: cfg.step_timeout,
+        },
+        setup_limits: setup_limits(),
+        sql_limits: Default::default(),
+        progress: cfg.progress,
+    };
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let result = runner::execute(&spec, &stop);
+    drop(local_server);
+
+    let m = report::measured(&result.recorder, result.elapsed, result.dropped_log_lines);
+    warnings.extend(m.warnings);
+    let (status, error) = match &result.status {
+        RunStatus::Completed => ("completed", None),
+        RunStatus::Interrupted => ("interrupted", None),
+        RunStatus::Failed(e) => ("failed", Some(e.clone())),
+    };
+    let report = Report {
+        schema_version: report::SCHEMA_VERSION,
+        stormdb_version: env!("CARGO_PKG_VERSION").to_string(),
+        status: status.to_string(),
+        error: error.clone(),
+        started_at,
+        workload: WorkloadSection {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            sha256: artifact.sha256.clone(),
+            origin: match artifact.origin {
+                Origin::Builtin => "builtin".into(),
+                Origin::UnsignedFile(_) => "unsigned-file".into(),
+            },
+            mode,
+            scale,
+            params: params.into_iter().collect(),
+        },
+        config: ConfigSection {
+            workers: cfg.workers,
+            connections: cfg.connections,
+            threads: result.shards,
+            duration_s: match cfg.stop {
+                StopAfter::Duration(d) => Some(d.as_secs_f64()),
+                StopAfter::Transactions(_) => None,
+            },
+            transactions: match cfg.stop {
+                StopAfter::Transactions(n) => Some(n),
+                StopAfter::Duration(_) => None,
+            },
+            warmup_s: cfg.warmup.as_secs_f64(),
+            seed,
+            connection_mode: "persistent".into(),
+        },
+        database: DatabaseSection {
+            target,
+            embedded,
+            server_version: Some(version),
+        },
+        setup: result.setup.as_ref().map(|s| SetupSection {
+            performed: s.performed,
+            elapsed_s: s.elapsed.as_secs_f64(),
+            loaders: s.loaders,
+        }),
+        summary: m.summary,
+        latency_ms: m.latency_ms,
+        pool_wait_ms: m.pool_wait_ms,
+        operations: m.operations,
+        errors: m.errors,
+        workers: m.workers,
+        warnings,
+    };
+    print!("{}", report::render_console(&report));
+    if let Some(path) = &cfg.json_out {
+        report
+            .write_json(path)
+            .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+    }
+    match result.status {
+        RunStatus::Completed => Ok(0),
+        RunStatus::Interrupted => Ok(EXIT_INTERRUPTED),
+        RunStatus::Failed(e) => {
+            eprintln!("stormdb: error: {e}");
+            Ok(1)
+        }
+    }
+}
+
+/// `stormdb workloads`.
+pub fn workloads() -> anyhow::Result<i32> {
+    let sandbox = Sandbox::new(InstanceLimits::default(), ArtifactCache::open(None))?;
+    // describe runs no SQL, so this configuration is never connected to.
+    let nowhere = tokio_postgres::Config::new();
+    let mut out = std::io::stdout().lock();
+    for name in plugin::builtin_names() {
+        let artifact = plugin::builtin(name)?;
+        let runtime = load(&sandbox, &artifact)?;
+        let info =
+            runner::describe(&runtime, &nowhere, describe_limits()).map_err(|e| anyhow!(e))?;
+        writeln!(out, "{} {} — {}", info.name, info.version, info.description)?;
+        writeln!(out, "  sha256 {}", artifact.sha256)?;
+        writeln!(out, "  default scale {}", info.default_scale)?;
+        for (i, m) in info.modes.iter().enumerate() {
+            let default = if i == 0 { " (default)" } else { "" };
+            writeln!(out, "  mode {}{default}: {}", m.name, m.description)?;
+        }
+        for p in &info.parameters {
+            writeln!(
+                out,
+                "  param {}={}: {}",
+                p.name, p.default_value, p.description
+            )?;
+        }
+    }
+    Ok(0)
+}
+
+/// `stormdb local-pg`.
+pub fn local_pg(args: &LocalPgArgs) -> anyhow::Result<i32> {
+    let server = LocalServer::start(&LaunchOptions {
+        max_connections: args.max_connections,
+    })?;
+    let stop = StopSignal::new();
+    stop.listen_for_signals()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", server.conninfo())?;
+        out.flush()?;
+    }
+    let stdin_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stdin_closed.clone();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    while !stop.stop_requested() && !stdin_closed.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+    Ok(0)
+}

@@ -1,0 +1,20 @@
+//! The `stormdb:workload` contract as host-side Rust types, generated from
+//! `wit/` at build time. Everything that crosses the host/plugin boundary is
+//! named here, so the capability and sandbox layers agree on one definition.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "workload-plugin",
+    imports: { default: async | trappable },
+    exports: { default: async },
+    with: {
+        "stormdb:workload/sql.transaction": crate::capability::sql::TransactionHandle,
+    },
+});
+
+pub use exports::stormdb::workload::workload::{Context, Info, Outcome, StepError, WorkloadError};
+pub use stormdb::workload::types::{Column, DatabaseError, RowSet, SqlError, Value};
+
+/// The WIT package version this host implements; plugins built against
+/// another version are refused at load.
+pub const WIT_PACKAGE: &str = "stormdb:workload@0.1.0";

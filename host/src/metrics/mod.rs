@@ -1,0 +1,220 @@
+//! Host-side measurement: HdrHistograms in microseconds, merged across
+//! threads at the end (never averaged percentiles), plus error tallies.
+//! Memory is fixed by the number of operations and workers, not by the
+//! length of the run.
+
+mod errors;
+mod histogram;
+
+pub use errors::{ErrorEntry, ErrorKind, ErrorTally};
+pub use histogram::{LatencyHistogram, LatencySummary};
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Statistics of one operation (the name a step returns).
+#[derive(Debug, Clone)]
+pub struct OpStats {
+    /// Latency of successful steps.
+    pub latency: LatencyHistogram,
+    /// Successful steps, including intended rollbacks.
+    pub count: u64,
+    /// Steps that rolled back on purpose.
+    pub rolled_back: u64,
+    /// Failed steps.
+    pub errors: u64,
+}
+
+impl OpStats {
+    fn new() -> Self {
+        OpStats {
+            latency: LatencyHistogram::new(),
+            count: 0,
+            rolled_back: 0,
+            errors: 0,
+        }
+    }
+
+    fn merge(&mut self, other: &OpStats) {
+        self.latency.merge(&other.latency);
+        self.count += other.count;
+        self.rolled_back += other.rolled_back;
+        self.errors += other.errors;
+    }
+}
+
+/// Per-worker counts, to see whether every worker made progress.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerStats {
+    /// Successful steps.
+    pub transactions: u64,
+    /// Failed steps.
+    pub errors: u64,
+    /// Times the worker's instance was replaced after a trap or timeout.
+    pub replacements: u64,
+}
+
+/// Everything measured by one runtime thread; merged into one at the end.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    /// Latency of every successful step.
+    pub overall: LatencyHistogram,
+    /// Time steps waited for a pooled connection.
+    pub pool_wait: LatencyHistogram,
+    /// Per operation, in order of first appearance.
+    ops: Vec<(String, OpStats)>,
+    index: HashMap<String, usize>,
+    /// Per worker id.
+    pub workers: HashMap<u32, WorkerStats>,
+    /// Errors by kind and SQLSTATE.
+    pub errors: ErrorTally,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Recorder {
+            overall: LatencyHistogram::new(),
+            pool_wait: LatencyHistogram::new(),
+            ops: Vec::new(),
+            index: HashMap::new(),
+            workers: HashMap::new(),
+            errors: ErrorTally::default(),
+        }
+    }
+
+    fn op(&mut self, name: &str) -> &mut OpStats {
+        let i = match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.ops.push((name.to_string(), OpStats::new()));
+                self.index.insert(name.to_string(), self.ops.len() - 1);
+                self.ops.len() - 1
+            }
+        };
+        &mut self.ops[i].1
+    }
+
+    /// A worker that has not completed anything yet still shows up.
+    pub fn register_worker(&mut self, worker: u32) {
+        self.workers.entry(worker).or_default();
+    }
+
+    /// A successful step of `op` by `worker` that took `latency`.
+    pub fn success(&mut self, worker: u32, op: &str, latency: Duration, rolled_back: bool) {
+        self.overall.record(latency);
+        let s = self.op(op);
+        s.latency.record(latency);
+        s.count += 1;
+        if rolled_back {
+            s.rolled_back += 1;
+        }
+        self.workers.entry(worker).or_default().transactions += 1;
+    }
+
+    /// A failed step by `worker`, of operation `op` when the plugin named
+    /// it (a trapped step names nothing).
+    pub fn failure(
+        &mut self,
+        worker: u32,
+        op: Option<&str>,
+        kind: ErrorKind,
+        sqlstate: Option<&str>,
+        message: &str,
+    ) {
+        if let Some(op) = op {
+            self.op(op).errors += 1;
+        }
+        self.errors.add(kind, sqlstate, message);
+        self.workers.entry(worker).or_default().errors += 1;
+    }
+
+    /// The worker's instance was discarded and replaced.
+    pub fn replaced(&mut self, worker: u32) {
+        self.workers.entry(worker).or_default().replacements += 1;
+    }
+
+    /// Time a step waited for a connection.
+    pub fn pool_wait(&mut self, wait: Duration) {
+        self.pool_wait.record(wait);
+    }
+
+    /// Operations in order of first appearance.
+    pub fn ops(&self) -> impl Iterator<Item = (&str, &OpStats)> {
+        self.ops.iter().map(|(n, s)| (n.as_str(), s))
+    }
+
+    /// Successful steps.
+    pub fn transactions(&self) -> u64 {
+        self.ops.iter().map(|(_, s)| s.count).sum()
+    }
+
+    /// Failed steps.
+    pub fn failed(&self) -> u64 {
+        self.errors.total()
+    }
+
+    /// Steps that rolled back on purpose.
+    pub fn rolled_back(&self) -> u64 {
+        self.ops.iter().map(|(_, s)| s.rolled_back).sum()
+    }
+
+    /// Instances replaced after a trap or timeout.
+    pub fn replacements(&self) -> u64 {
+        self.workers.values().map(|w| w.replacements).sum()
+    }
+
+    /// Adds everything `other` measured.
+    pub fn merge(&mut self, other: &Recorder) {
+        self.overall.merge(&other.overall);
+        self.pool_wait.merge(&other.pool_wait);
+        for (name, stats) in &other.ops {
+            self.op(name).merge(stats);
+        }
+        for (id, w) in &other.workers {
+            let mine = self.workers.entry(*id).or_default();
+            mine.transactions += w.transactions;
+            mine.errors += w.errors;
+            mine.replacements += w.replacements;
+        }
+        self.errors.merge(&other.errors);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_adds_counts_and_histograms() {
+        let mut a = Recorder::new();
+        let mut b = Recorder::new();
+        a.success(0, "read", Duration::from_micros(100), false);
+        b.success(1, "read", Duration::from_micros(300), false);
+        b.success(1, "write", Duration::from_micros(500), true);
+        b.failure(
+            1,
+            Some("write"),
+            ErrorKind::Serialization,
+            Some("40001"),
+            "could not serialize",
+        );
+        a.merge(&b);
+        assert_eq!(a.transactions(), 3);
+        assert_eq!(a.failed(), 1);
+        let ops: Vec<_> = a
+            .ops()
+            .map(|(n, s)| (n.to_string(), s.count, s.errors))
+            .collect();
+        assert_eq!(ops, vec![("read".into(), 2, 0), ("write".into(), 1, 1)]);
+        assert_eq!(a.overall.count(), 3);
+        assert_eq!(a.workers[&1].transactions, 2);
+        assert_eq!(a.errors.total(), 1);
+    }
+}

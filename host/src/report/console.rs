@@ -1,0 +1,123 @@
+//! The summary printed at the end of a run, laid out like pgbench's.
+
+use super::Report;
+use std::fmt::Write as _;
+
+fn ms(v: f64) -> String {
+    format!("{v:.3}")
+}
+
+/// The console summary of `r`.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "workload: {} {} ({}), mode {}, scale {}",
+        r.workload.name, r.workload.version, r.workload.origin, r.workload.mode, r.workload.scale
+    );
+    let _ = writeln!(
+        w,
+        "database: {}{}",
+        r.database.target,
+        if r.database.embedded {
+            " (throwaway local server)"
+        } else {
+            ""
+        }
+    );
+    if let Some(v) = &r.database.server_version {
+        let _ = writeln!(w, "server version: {v}");
+    }
+    if let Some(s) = &r.setup {
+        if s.performed {
+            let _ = writeln!(
+                w,
+                "setup: loaded with {} loader(s) in {:.1} s",
+                s.loaders, s.elapsed_s
+            );
+        } else {
+            let _ = writeln!(w, "setup: already loaded, skipped");
+        }
+    }
+    let _ = writeln!(
+        w,
+        "workers: {}, connections: {}, threads: {}, seed: {}",
+        r.config.workers, r.config.connections, r.config.threads, r.config.seed
+    );
+    let s = &r.summary;
+    let _ = writeln!(w, "status: {}", r.status);
+    if let Some(e) = &r.error {
+        let _ = writeln!(w, "error: {e}");
+    }
+    let _ = writeln!(
+        w,
+        "transactions: {} in {:.3} s ({} failed, {} rolled back on purpose)",
+        s.transactions, s.elapsed_s, s.errors, s.rolled_back
+    );
+    let _ = writeln!(w, "tps: {:.1}", s.tps);
+    let l = &r.latency_ms;
+    let _ = writeln!(
+        w,
+        "latency ms: mean {} stddev {} | p50 {} p95 {} p99 {} p99.9 {} max {}",
+        ms(l.mean),
+        ms(l.stddev),
+        ms(l.p50),
+        ms(l.p95),
+        ms(l.p99),
+        ms(l.p999),
+        ms(l.max)
+    );
+    if r.pool_wait_ms.max > 0.0 {
+        let p = &r.pool_wait_ms;
+        let _ = writeln!(
+            w,
+            "pool wait ms: mean {} p99 {} max {}",
+            ms(p.mean),
+            ms(p.p99),
+            ms(p.max)
+        );
+    }
+    if r.operations.len() > 1 || r.operations.values().any(|o| o.errors > 0) {
+        let _ = writeln!(
+            w,
+            "{:<20} {:>10} {:>8} {:>10} {:>9} {:>9} {:>9}",
+            "operation", "count", "errors", "tps", "mean ms", "p95 ms", "p99 ms"
+        );
+        for (name, o) in &r.operations {
+            let _ = writeln!(
+                w,
+                "{:<20} {:>10} {:>8} {:>10.1} {:>9} {:>9} {:>9}",
+                name,
+                o.count,
+                o.errors,
+                o.tps,
+                ms(o.latency_ms.mean),
+                ms(o.latency_ms.p95),
+                ms(o.latency_ms.p99)
+            );
+        }
+    }
+    if !r.errors.is_empty() {
+        let _ = writeln!(w, "errors:");
+        for e in &r.errors {
+            let state = e
+                .sqlstate
+                .as_deref()
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default();
+            let _ = writeln!(w, "  {:?}{state}: {} (e.g. {})", e.kind, e.count, e.sample);
+        }
+    }
+    if s.replaced_instances > 0 {
+        let _ = writeln!(
+            w,
+            "instances replaced after a trap or timeout: {}",
+            s.replaced_instances
+        );
+    }
+    for warning in &r.warnings {
+        let _ = writeln!(w, "WARNING: {warning}");
+    }
+    out
+}

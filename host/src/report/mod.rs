@@ -1,0 +1,271 @@
+//! Reports: one [`Report`] built from what the run measured, written as a
+//! console summary and as versioned JSON (schema in docs/report-schema.md).
+
+mod console;
+
+pub use console::render as render_console;
+
+use crate::metrics::{LatencySummary, Recorder};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Version of the JSON layout; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Layout version.
+    pub schema_version: u32,
+    /// StormDB version that wrote it.
+    pub stormdb_version: String,
+    /// `completed`, `interrupted` or `failed`.
+    pub status: String,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// The workload.
+    pub workload: WorkloadSection,
+    /// The run's settings.
+    pub config: ConfigSection,
+    /// The database.
+    pub database: DatabaseSection,
+    /// Setup, when asked for.
+    pub setup: Option<SetupSection>,
+    /// Totals.
+    pub summary: Summary,
+    /// Latency of successful steps.
+    pub latency_ms: LatencySummary,
+    /// Time steps waited for a pooled connection.
+    pub pool_wait_ms: LatencySummary,
+    /// Per operation name.
+    pub operations: BTreeMap<String, Operation>,
+    /// Errors by kind and SQLSTATE.
+    pub errors: Vec<ErrorRow>,
+    /// Per worker.
+    pub workers: Vec<WorkerRow>,
+    /// Things the reader must know (unsigned plugins, clamped samples, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Which workload ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadSection {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// SHA-256 of the component.
+    pub sha256: String,
+    /// `builtin` or `unsigned-file`.
+    pub origin: String,
+    /// Mode.
+    pub mode: String,
+    /// Scale.
+    pub scale: u32,
+    /// Parameters, defaults filled in.
+    pub params: BTreeMap<String, String>,
+}
+
+/// The run's settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigSection {
+    /// Worker instances.
+    pub workers: u32,
+    /// Connections.
+    pub connections: u32,
+    /// Runtime threads used.
+    pub threads: u32,
+    /// Measured duration asked for, seconds.
+    pub duration_s: Option<f64>,
+    /// Transactions asked for.
+    pub transactions: Option<u64>,
+    /// Warmup, seconds.
+    pub warmup_s: f64,
+    /// Seed; the same seed and settings repeat the run.
+    pub seed: u64,
+    /// Connection handling.
+    pub connection_mode: String,
+}
+
+/// The database.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseSection {
+    /// `user@host:port/dbname`.
+    pub target: String,
+    /// True for the throwaway local server.
+    pub embedded: bool,
+    /// `server_version` as the server reports it.
+    pub server_version: Option<String>,
+}
+
+/// What setup did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupSection {
+    /// False when the tables were already loaded.
+    pub performed: bool,
+    /// Seconds.
+    pub elapsed_s: f64,
+    /// Loader instances.
+    pub loaders: u32,
+}
+
+/// Totals of the measured window.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Successful steps (including intended rollbacks).
+    pub transactions: u64,
+    /// Failed steps.
+    pub errors: u64,
+    /// Steps that rolled back on purpose.
+    pub rolled_back: u64,
+    /// Successful steps per second of real elapsed time.
+    pub tps: f64,
+    /// From the end of warmup to the last measured step's completion.
+    pub elapsed_s: f64,
+    /// Instances replaced after a trap or timeout.
+    pub replaced_instances: u64,
+    /// Plugin log lines dropped by the rate limit.
+    pub dropped_log_lines: u64,
+}
+
+/// One operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Operation {
+    /// Successful steps.
+    pub count: u64,
+    /// Failed steps.
+    pub errors: u64,
+    /// Intended rollbacks.
+    pub rolled_back: u64,
+    /// Successful steps per second.
+    pub tps: f64,
+    /// Latency.
+    pub latency_ms: LatencySummary,
+}
+
+/// Errors of one kind and SQLSTATE.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorRow {
+    /// serialization, deadlock, constraint, connection, timeout, denied,
+    /// limit, trap, database or workload.
+    pub kind: crate::metrics::ErrorKind,
+    /// SQLSTATE, when the server reported one.
+    pub sqlstate: Option<String>,
+    /// How many.
+    pub count: u64,
+    /// The first message.
+    pub sample: String,
+}
+
+/// One worker.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerRow {
+    /// Worker id.
+    pub id: u32,
+    /// Successful steps.
+    pub transactions: u64,
+    /// Failed steps.
+    pub errors: u64,
+    /// Instance replacements.
+    pub replacements: u64,
+}
+
+/// Builds the measured part of a report from a merged recorder.
+pub fn measured(recorder: &Recorder, elapsed: Duration, dropped_log_lines: u64) -> MeasuredParts {
+    let secs = elapsed.as_secs_f64();
+    let rate = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    let transactions = recorder.transactions();
+    let operations = recorder
+        .ops()
+        .map(|(name, s)| {
+            (
+                name.to_string(),
+                Operation {
+                    count: s.count,
+                    errors: s.errors,
+                    rolled_back: s.rolled_back,
+                    tps: rate(s.count),
+                    latency_ms: s.latency.summary(),
+                },
+            )
+        })
+        .collect();
+    let errors = recorder
+        .errors
+        .iter()
+        .map(|(kind, state, e)| ErrorRow {
+            kind,
+            sqlstate: (!state.is_empty()).then(|| state.to_string()),
+            count: e.count,
+            sample: e.sample.clone(),
+        })
+        .collect();
+    let mut workers: Vec<WorkerRow> = recorder
+        .workers
+        .iter()
+        .map(|(id, w)| WorkerRow {
+            id: *id,
+            transactions: w.transactions,
+            errors: w.errors,
+            replacements: w.replacements,
+        })
+        .collect();
+    workers.sort_by_key(|w| w.id);
+    let mut warnings = Vec::new();
+    if recorder.overall.clamped() > 0 {
+        warnings.push(format!(
+            "{} latencies exceeded one hour and were recorded as one hour",
+            recorder.overall.clamped()
+        ));
+    }
+    MeasuredParts {
+        summary: Summary {
+            transactions,
+            errors: recorder.failed(),
+            rolled_back: recorder.rolled_back(),
+            tps: rate(transactions),
+            elapsed_s: secs,
+            replaced_instances: recorder.replacements(),
+            dropped_log_lines,
+        },
+        latency_ms: recorder.overall.summary(),
+        pool_wait_ms: recorder.pool_wait.summary(),
+        operations,
+        errors,
+        workers,
+        warnings,
+    }
+}
+
+/// The measured sections of a report.
+pub struct MeasuredParts {
+    /// Totals.
+    pub summary: Summary,
+    /// Overall latency.
+    pub latency_ms: LatencySummary,
+    /// Pool wait.
+    pub pool_wait_ms: LatencySummary,
+    /// Per operation.
+    pub operations: BTreeMap<String, Operation>,
+    /// Errors.
+    pub errors: Vec<ErrorRow>,
+    /// Per worker.
+    pub workers: Vec<WorkerRow>,
+    /// Measurement warnings.
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// Writes the JSON report to `path` (atomically: a temporary file
+    /// renamed into place).
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, json + "\n")?;
+        std::fs::rename(&tmp, path)
+    }
+}

@@ -1,0 +1,446 @@
+//! The run: setup, workers on their shards, cleanup.
+//!
+//! The main thread orchestrates and never runs a step: it waits until every
+//! shard has its instances initialised, opens the measurement window for
+//! all of them at once, prints progress, and collects each shard's
+//! recorder when it finishes.
+
+pub mod seed;
+mod setup;
+mod shards;
+pub mod stop;
+mod worker;
+
+pub use setup::SetupReport;
+pub use stop::StopSignal;
+
+use crate::bindings::{Context, Info};
+use crate::capability::sql::{SqlLimits, SqlSession};
+use crate::config::{SetupMode, StopAfter};
+use crate::metrics::Recorder;
+use crate::pg::pool::PgPool;
+use crate::sandbox::{CallLimits, PluginRuntime};
+use seed::SeedPhase;
+use shards::{POOL_WAIT_TIMEOUT, ids_for, share};
+use std::cell::RefCell;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use worker::{ShardCounters, Window, WorkerEnv};
+
+/// Everything the runner needs, validated.
+#[derive(Clone)]
+pub struct RunSpec {
+    /// The plugin, ready to instantiate.
+    pub runtime: PluginRuntime,
+    /// Where to connect.
+    pub db: tokio_postgres::Config,
+    /// Mode chosen (validated against `describe`).
+    pub mode: String,
+    /// Scale chosen.
+    pub scale: u32,
+    /// All declared parameters with values.
+    pub params: Vec<(String, String)>,
+    /// Run seed.
+    pub seed: u64,
+    /// Worker instances.
+    pub workers: u32,
+    /// Connections shared by the workers.
+    pub connections: u32,
+    /// Runtime threads.
+    pub threads: u32,
+    /// Loader instances for setup.
+    pub loaders: u32,
+    /// When to stop.
+    pub stop_after: StopAfter,
+    /// Unmeasured lead-in.
+    pub warmup: Duration,
+    /// Setup before the run.
+    pub setup: SetupMode,
+    /// Drop tables after the run.
+    pub cleanup: bool,
+    /// Limits of each step.
+    pub step_limits: CallLimits,
+    /// Limits of setup, init and cleanup calls.
+    pub setup_limits: CallLimits,
+    /// SQL result limits.
+    pub sql_limits: SqlLimits,
+    /// Progress line interval.
+    pub progress: Option<Duration>,
+}
+
+impl RunSpec {
+    /// The context of instance `id` of `count` in `phase`.
+    pub fn context(&self, id: u32, count: u32, phase: SeedPhase) -> Context {
+        Context {
+            mode: self.mode.clone(),
+            scale: self.scale,
+            worker_id: id,
+            workers: count,
+            seed: seed::derive(self.seed, phase, id),
+            params: self.params.clone(),
+        }
+    }
+
+    fn shards(&self) -> u32 {
+        self.threads.min(self.workers).min(self.connections).max(1)
+    }
+
+    fn quota(&self, worker: u32) -> Option<u64> {
+        match self.stop_after {
+            StopAfter::Transactions(n) => {
+                let w = u64::from(self.workers);
+                Some(n / w + u64::from(u64::from(worker) < n % w))
+            }
+            StopAfter::Duration(_) => None,
+        }
+    }
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    /// It ran to its duration or transaction count.
+    Completed,
+    /// Ctrl-C or SIGTERM stopped it early; the numbers cover what ran.
+    Interrupted,
+    /// It could not go on; the text says why.
+    Failed(String),
+}
+
+/// What a run produced.
+pub struct RunResult {
+    /// How it ended.
+    pub status: RunStatus,
+    /// Everything measured.
+    pub recorder: Recorder,
+    /// From the end of warmup to the last measured step's completion.
+    pub elapsed: Duration,
+    /// What setup did, if it was asked for.
+    pub setup: Option<SetupReport>,
+    /// Whether `--cleanup` dropped the tables.
+    pub cleaned_up: bool,
+    /// Shards (runtime threads) used.
+    pub shards: u32,
+    /// Plugin log lines dropped by the rate limit.
+    pub dropped_log_lines: u64,
+}
+
+/// Asks a fresh instance what the plugin is.
+pub fn describe(
+    runtime: &PluginRuntime,
+    db: &tokio_postgres::Config,
+    limits: CallLimits,
+) -> Result<Info, String> {
+    let rt = shards::runtime().map_err(|e| format!("starting a runtime: {e}"))?;
+    rt.block_on(async {
+        let pool = PgPool::new(db.clone(), 1, POOL_WAIT_TIMEOUT)?;
+        let session = SqlSession::new(pool, SqlLimits::default());
+        let mut inst = runtime
+            .instantiate(session, None)
+            .await
+            .map_err(|e| format!("plugin '{}': instantiating: {e}", runtime.name()))?;
+        inst.describe(limits)
+            .await
+            .map_err(|e| format!("plugin '{}': describe failed: {e}", runtime.name()))
+    })
+}
+
+/// Runs setup (if asked), the measured run and cleanup (if asked).
+pub fn execute(spec: &RunSpec, stop: &StopSignal) -> RunResult {
+    let mut result = RunResult {
+        status: RunStatus::Completed,
+        recorder: Recorder::new(),
+        elapsed: Duration::ZERO,
+        setup: None,
+        cleaned_up: false,
+        shards: spec.shards(),
+        dropped_log_lines: 0,
+    };
+    if spec.setup != SetupMode::None {
+        match setup::run(spec, stop) {
+            Ok(report) => result.setup = Some(report),
+            Err(e) => {
+                result.status = if stop.stop_requested() {
+                    RunStatus::Interrupted
+                } else {
+                    RunStatus::Failed(e)
+                };
+                return result;
+            }
+        }
+    }
+    if stop.stop_requested() {
+        result.status = RunStatus::Interrupted;
+        return result;
+    }
+    match run_workers(spec, stop) {
+        Ok(out) => {
+            result.recorder = out.recorder;
+            result.elapsed = out.elapsed;
+            result.dropped_log_lines = out.dropped_log_lines;
+            if stop.stop_requested() {
+                result.status = RunStatus::Interrupted;
+            }
+        }
+        Err(e) => {
+            result.status = RunStatus::Failed(e);
+            return result;
+        }
+    }
+    if spec.cleanup && !stop.abort_requested() {
+        match setup::cleanup(spec) {
+            Ok(()) => result.cleaned_up = true,
+            Err(e) => result.status = RunStatus::Failed(e),
+        }
+    }
+    result
+}
+
+struct PhaseOutput {
+    recorder: Recorder,
+    elapsed: Duration,
+    dropped_log_lines: u64,
+}
+
+struct ShardOutput {
+    recorder: Recorder,
+    last_done: Option<Instant>,
+    dropped_log_lines: u64,
+}
+
+/// The start signal the main thread gives the shards.
+#[derive(Debug, Clone, Copy)]
+enum Go {
+    Wait,
+    Start(Window),
+    Cancel,
+}
+
+fn run_workers(spec: &RunSpec, stop: &StopSignal) -> Result<PhaseOutput, String> {
+    let shards = spec.shards();
+    let counters: Vec<ShardCounters> = (0..shards).map(|_| ShardCounters::default()).collect();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let (go_tx, go_rx) = watch::channel(Go::Wait);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..shards)
+            .map(|shard| {
+                let ready_tx = ready_tx.clone();
+                let go_rx = go_rx.clone();
+                let counters = &counters[shard as usize];
+                std::thread::Builder::new()
+                    .name(format!("stormdb-shard-{shard}"))
+                    .spawn_scoped(scope, move || {
+                        run_shard(spec, stop, shard, shards, counters, ready_tx, go_rx)
+                    })
+                    .map_err(|e| format!("starting a runtime thread: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        drop(ready_tx);
+
+        // Every shard initialises its instances first, so the window opens
+        // for all workers at once and no instance start-up is measured.
+        let mut ready = 0;
+        let mut failure = None;
+        while ready < shards {
+            match ready_rx.recv() {
+                Ok(Ok(())) => ready += 1,
+                Ok(Err(e)) => {
+                    failure = Some(e);
+                    break;
+                }
+                Err(_) => {
+                    failure = Some("a runtime thread ended during start-up".into());
+                    break;
+                }
+            }
+        }
+        let window = if failure.is_none() && !stop.stop_requested() {
+            let start = Instant::now();
+            let measure_from = start + spec.warmup;
+            let deadline = match spec.stop_after {
+                StopAfter::Duration(d) => Some(measure_from + d),
+                StopAfter::Transactions(_) => None,
+            };
+            let w = Window {
+                measure_from,
+                deadline,
+            };
+            let _ = go_tx.send(Go::Start(w));
+            Some(w)
+        } else {
+            let _ = go_tx.send(Go::Cancel);
+            None
+        };
+
+        if let Some(w) = window {
+            progress_loop(spec, &handles, &counters, w);
+        }
+
+        let mut merged = Recorder::new();
+        let mut last: Option<Instant> = None;
+        let mut dropped = 0;
+        for h in handles {
+            match h.join() {
+                Ok(Ok(out)) => {
+                    merged.merge(&out.recorder);
+                    last = last.max(out.last_done);
+                    dropped += out.dropped_log_lines;
+                }
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(_) => {
+                    failure.get_or_insert("a runtime thread panicked".into());
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let elapsed = match (window, last) {
+            (Some(w), Some(l)) => l.saturating_duration_since(w.measure_from),
+            _ => Duration::ZERO,
+        };
+        Ok(PhaseOutput {
+            recorder: merged,
+            elapsed,
+            dropped_log_lines: dropped,
+        })
+    })
+}
+
+/// Prints `progress: ...` lines, pgbench-style, until every shard is done.
+fn progress_loop<T>(
+    spec: &RunSpec,
+    handles: &[std::thread::ScopedJoinHandle<'_, T>],
+    counters: &[ShardCounters],
+    window: Window,
+) {
+    let mut next = spec.progress.map(|p| window.measure_from + p);
+    let (mut prev_done, mut prev_lat) = (0u64, 0u64);
+    let mut prev_at = window.measure_from;
+    while !handles.iter().all(|h| h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(20));
+        let Some(due) = next else { continue };
+        let now = Instant::now();
+        if now < due {
+            continue;
+        }
+        let done: u64 = counters
+            .iter()
+            .map(|c| c.done.load(Ordering::Relaxed))
+            .sum();
+        let failed: u64 = counters
+            .iter()
+            .map(|c| c.failed.load(Ordering::Relaxed))
+            .sum();
+        let lat: u64 = counters
+            .iter()
+            .map(|c| c.latency_us.load(Ordering::Relaxed))
+            .sum();
+        let secs = now.duration_since(prev_at).as_secs_f64();
+        let n = done - prev_done;
+        let mean_ms = if n > 0 {
+            (lat - prev_lat) as f64 / n as f64 / 1000.0
+        } else {
+            0.0
+        };
+        eprintln!(
+            "progress: {:.1} s, {:.1} tps, lat {mean_ms:.3} ms, {failed} failed",
+            now.saturating_duration_since(window.measure_from)
+                .as_secs_f64(),
+            if secs > 0.0 { n as f64 / secs } else { 0.0 },
+        );
+        (prev_done, prev_lat, prev_at) = (done, lat, now);
+        next = spec.progress.map(|p| due + p);
+    }
+}
+
+fn run_shard(
+    spec: &RunSpec,
+    stop: &StopSignal,
+    shard: u32,
+    shards: u32,
+    counters: &ShardCounters,
+    ready: mpsc::Sender<Result<(), String>>,
+    mut go: watch::Receiver<Go>,
+) -> Result<ShardOutput, String> {
+    let fail = |e: String| {
+        let _ = ready.send(Err(e.clone()));
+        e
+    };
+    let rt = shards::runtime().map_err(|e| fail(format!("starting a runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        if shard == 0 {
+            tokio::task::spawn_local(spec.runtime.clock().clone().run_ticker());
+        }
+        let pool = PgPool::new(
+            spec.db.clone(),
+            share(spec.connections, shards, shard) as usize,
+            POOL_WAIT_TIMEOUT,
+        )
+        .map_err(fail)?;
+        pool.warm_up().await.map_err(|e| {
+            fail(format!(
+                "connecting to the database: {}",
+                crate::pg::sql_error_text(&e)
+            ))
+        })?;
+        let recorder = RefCell::new(Recorder::new());
+        let env = WorkerEnv {
+            runtime: &spec.runtime,
+            pool: &pool,
+            sql_limits: &spec.sql_limits,
+            limits: spec.step_limits,
+            init_limits: spec.setup_limits,
+            stop,
+            recorder: &recorder,
+            counters,
+        };
+        let mut workers = Vec::new();
+        for id in ids_for(spec.workers, shards, shard) {
+            let ctx = spec.context(id, spec.workers, SeedPhase::Run);
+            recorder.borrow_mut().register_worker(id);
+            let inst = worker::start_instance(&env, &ctx).await.map_err(fail)?;
+            workers.push((ctx, inst));
+        }
+        let _ = ready.send(Ok(()));
+        let window = match *go
+            .wait_for(|g| !matches!(g, Go::Wait))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Go::Start(w) => w,
+            _ => {
+                return Ok(ShardOutput {
+                    recorder: Recorder::new(),
+                    last_done: None,
+                    dropped_log_lines: 0,
+                });
+            }
+        };
+        let runs = workers.into_iter().map(|(ctx, inst)| {
+            let env = &env;
+            async move {
+                let quota = spec.quota(ctx.worker_id);
+                worker::run(env, &ctx, inst, window, quota).await
+            }
+        });
+        let ends = futures_util::future::join_all(runs).await;
+        let mut last_done = None;
+        let mut dropped = 0;
+        for end in ends {
+            let end = end?;
+            last_done = last_done.max(end.last_done);
+            dropped += end.dropped_log_lines;
+        }
+        Ok(ShardOutput {
+            recorder: recorder.into_inner(),
+            last_done,
+            dropped_log_lines: dropped,
+        })
+    })
+}

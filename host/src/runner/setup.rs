@@ -1,0 +1,183 @@
+//! Setup and cleanup: `setup-schema` once, `load` on parallel loader
+//! instances spread over the shards, `finish-setup` once.
+
+use super::RunSpec;
+use super::seed::SeedPhase;
+use super::shards::{self, POOL_WAIT_TIMEOUT, ids_for, share};
+use super::stop::StopSignal;
+use super::worker::describe_error;
+use crate::bindings::WorkloadError;
+use crate::capability::sql::SqlSession;
+use crate::config::SetupMode;
+use crate::pg::pool::PgPool;
+use crate::sandbox::{CallError, Lifecycle, PluginInstance};
+use std::time::{Duration, Instant};
+
+/// What setup did.
+#[derive(Debug, Clone)]
+pub struct SetupReport {
+    /// True when tables were created and loaded; false when they were
+    /// already loaded at this scale.
+    pub performed: bool,
+    /// Wall-clock time of the whole setup.
+    pub elapsed: Duration,
+    /// Loader instances used.
+    pub loaders: u32,
+}
+
+fn call_failed(
+    plugin: &str,
+    call: &str,
+    r: Result<Result<(), WorkloadError>, CallError>,
+) -> Result<(), String> {
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!(
+            "plugin '{plugin}': {call} failed: {}",
+            describe_error(&e)
+        )),
+        Err(e) => Err(format!("plugin '{plugin}': {call} failed: {e}")),
+    }
+}
+
+async fn single_instance(spec: &RunSpec) -> Result<PluginInstance, String> {
+    let pool = PgPool::new(spec.db.clone(), 1, POOL_WAIT_TIMEOUT)?;
+    let session = SqlSession::new(pool, spec.sql_limits.clone());
+    spec.runtime
+        .instantiate(session, None)
+        .await
+        .map_err(|e| format!("plugin '{}': instantiating: {e}", spec.runtime.name()))
+}
+
+/// Creates and loads the workload's tables (unless already loaded and not
+/// rebuilding).
+pub fn run(spec: &RunSpec, stop: &StopSignal) -> Result<SetupReport, String> {
+    let started = Instant::now();
+    let name = spec.runtime.name();
+    let ctx = spec.context(0, 1, SeedPhase::Load);
+    let rt = shards::runtime().map_err(|e| format!("starting a runtime: {e}"))?;
+    let needed = rt.block_on(async {
+        let mut inst = single_instance(spec).await?;
+        if spec.setup == SetupMode::Rebuild {
+            let r = inst
+                .lifecycle(Lifecycle::Cleanup, &ctx, spec.setup_limits)
+                .await;
+            call_failed(name, "cleanup", r)?;
+        } else {
+            match inst.is_loaded(&ctx, spec.setup_limits).await {
+                Ok(Ok(true)) => return Ok(false),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    return Err(format!(
+                        "plugin '{name}': is-loaded failed: {}",
+                        describe_error(&e)
+                    ));
+                }
+                Err(e) => return Err(format!("plugin '{name}': is-loaded failed: {e}")),
+            }
+        }
+        tracing::info!("setting up {name} at scale {}", spec.scale);
+        let r = inst
+            .lifecycle(Lifecycle::SetupSchema, &ctx, spec.setup_limits)
+            .await;
+        call_failed(name, "setup-schema", r)?;
+        Ok::<_, String>(true)
+    })?;
+    if !needed {
+        tracing::info!(
+            "{name} is already loaded at scale {}; skipping setup",
+            spec.scale
+        );
+        return Ok(SetupReport {
+            performed: false,
+            elapsed: started.elapsed(),
+            loaders: 0,
+        });
+    }
+    load_in_parallel(spec, stop)?;
+    rt.block_on(async {
+        let mut inst = single_instance(spec).await?;
+        let r = inst
+            .lifecycle(Lifecycle::FinishSetup, &ctx, spec.setup_limits)
+            .await;
+        call_failed(name, "finish-setup", r)
+    })?;
+    let elapsed = started.elapsed();
+    tracing::info!("setup of {name} took {:.1} s", elapsed.as_secs_f64());
+    Ok(SetupReport {
+        performed: true,
+        elapsed,
+        loaders: spec.loaders,
+    })
+}
+
+fn load_in_parallel(spec: &RunSpec, stop: &StopSignal) -> Result<(), String> {
+    let loaders = spec.loaders;
+    let shards = spec.threads.min(loaders).max(1);
+    let name = spec.runtime.name();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..shards)
+            .map(|shard| {
+                std::thread::Builder::new()
+                    .name(format!("stormdb-loader-{shard}"))
+                    .spawn_scoped(scope, move || -> Result<(), String> {
+                        let rt = shards::runtime().map_err(|e| format!("starting a runtime: {e}"))?;
+                        let local = tokio::task::LocalSet::new();
+                        local.block_on(&rt, async {
+                            if shard == 0 {
+                                tokio::task::spawn_local(spec.runtime.clock().clone().run_ticker());
+                            }
+                            let size = share(loaders, shards, shard) as usize;
+                            let pool = PgPool::new(spec.db.clone(), size, POOL_WAIT_TIMEOUT)?;
+                            let loads = ids_for(loaders, shards, shard).into_iter().map(|id| {
+                                let pool = pool.clone();
+                                async move {
+                                    let ctx = spec.context(id, loaders, SeedPhase::Load);
+                                    let session = SqlSession::new(pool, spec.sql_limits.clone());
+                                    let mut inst = spec
+                                        .runtime
+                                        .instantiate(session, None)
+                                        .await
+                                        .map_err(|e| format!("plugin '{name}': loader {id}: {e}"))?;
+                                    let r = inst.lifecycle(Lifecycle::Load, &ctx, spec.setup_limits).await;
+                                    call_failed(name, &format!("load (loader {id})"), r)
+                                }
+                            });
+                            let all = futures_util::future::join_all(loads);
+                            tokio::select! {
+                                results = all => results.into_iter().collect::<Result<Vec<_>, _>>().map(|_| ()),
+                                _ = stop.stopped() => Err("setup interrupted".to_string()),
+                            }
+                        })
+                    })
+                    .map_err(|e| format!("starting a loader thread: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut first_error = None;
+        for h in handles {
+            match h.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_error.get_or_insert("a loader thread panicked".to_string());
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })
+}
+
+/// Drops the workload's tables (`--cleanup`).
+pub fn cleanup(spec: &RunSpec) -> Result<(), String> {
+    let ctx = spec.context(0, 1, SeedPhase::Load);
+    let rt = shards::runtime().map_err(|e| format!("starting a runtime: {e}"))?;
+    rt.block_on(async {
+        let mut inst = single_instance(spec).await?;
+        let r = inst
+            .lifecycle(Lifecycle::Cleanup, &ctx, spec.setup_limits)
+            .await;
+        call_failed(spec.runtime.name(), "cleanup", r)
+    })
+}

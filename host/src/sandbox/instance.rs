@@ -1,0 +1,249 @@
+//! One plugin instance and the exported calls the runner makes on it, each
+//! with a CPU budget and a wall-clock timeout. An instance whose call
+//! trapped or timed out is poisoned: the runner discards it and builds a
+//! fresh one.
+
+use super::epoch::{CpuBudget, EpochClock};
+use super::state::HostState;
+use crate::bindings::exports::stormdb::workload::workload::Guest;
+use crate::bindings::{Context, Info, Outcome, StepError, WorkloadError, WorkloadPlugin};
+use crate::capability::sql::{CallPhase, SqlSession};
+use std::time::Duration;
+use wasmtime::{Store, UpdateDeadline};
+
+/// Deadlines of one exported call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// CPU time the guest may spend running wasm.
+    pub cpu: Duration,
+    /// Wall-clock time for the whole call, host calls included.
+    pub wall: Duration,
+}
+
+/// Why an exported call did not return normally. Every case poisons the
+/// instance.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The guest trapped: a panic, an out-of-bounds access, the memory
+    /// limit, a stack overflow.
+    #[error("trap: {0}")]
+    Trap(String),
+    /// The guest ran past its CPU budget.
+    #[error("CPU deadline of {0:?} exceeded")]
+    CpuLimit(Duration),
+    /// The call ran past its wall-clock timeout.
+    #[error("wall-clock timeout of {0:?} exceeded")]
+    Timeout(Duration),
+}
+
+/// The error the deadline callback raises when the budget is spent.
+#[derive(Debug)]
+struct CpuDeadline(Duration);
+
+impl std::fmt::Display for CpuDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CPU deadline of {:?} exceeded", self.0)
+    }
+}
+
+impl std::error::Error for CpuDeadline {}
+
+impl CallError {
+    pub(super) fn from_trap(e: wasmtime::Error, store: &Store<HostState>) -> CallError {
+        if let Some(CpuDeadline(limit)) = e.downcast_ref::<CpuDeadline>() {
+            return CallError::CpuLimit(*limit);
+        }
+        let mut msg = match e.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{e:#}")
+                .lines()
+                .next()
+                .unwrap_or("unknown error")
+                .to_string(),
+        };
+        if let Some(line) = store.data().log.last_stderr() {
+            msg.push_str(": ");
+            msg.push_str(&line);
+        }
+        CallError::Trap(msg)
+    }
+}
+
+/// Installs the epoch callback: yield to the runtime every tick (fairness
+/// between instances on one thread) and trap once the call's CPU budget is
+/// spent.
+pub(super) fn install_deadline(store: &mut Store<HostState>, clock: EpochClock) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut ctx| {
+        let now = clock.now();
+        let cpu = &mut ctx.data_mut().cpu;
+        if cpu.on_tick(now) {
+            Ok(UpdateDeadline::Yield(1))
+        } else {
+            Err(wasmtime::Error::new(CpuDeadline(cpu.used())))
+        }
+    });
+}
+
+/// A live instance of a workload plugin.
+pub struct PluginInstance {
+    store: Store<HostState>,
+    bindings: WorkloadPlugin,
+    clock: EpochClock,
+    poisoned: bool,
+}
+
+/// What a successful call returned, and how long it waited for a
+/// connection.
+pub struct Called<T> {
+    /// The export's own result.
+    pub value: T,
+    /// Time spent waiting for a pooled connection.
+    pub pool_wait: Duration,
+}
+
+impl PluginInstance {
+    pub(super) fn new(
+        store: Store<HostState>,
+        bindings: WorkloadPlugin,
+        clock: EpochClock,
+    ) -> Self {
+        PluginInstance {
+            store,
+            bindings,
+            clock,
+            poisoned: false,
+        }
+    }
+
+    /// True once a call trapped or timed out; the instance must not be used.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The instance's SQL session.
+    pub fn sql(&mut self) -> &mut SqlSession {
+        &mut self.store.data_mut().sql
+    }
+
+    /// Log lines this instance had dropped by the rate limit.
+    pub fn dropped_log_lines(&self) -> u64 {
+        self.store.data().log.dropped()
+    }
+
+    fn guest(&self) -> &Guest {
+        self.bindings.stormdb_workload_workload()
+    }
+
+    fn prepare(&mut self, phase: CallPhase, limits: CallLimits) {
+        let now = self.clock.now();
+        let data = self.store.data_mut();
+        data.cpu = CpuBudget::start(limits.cpu, now);
+        data.sql.begin_call(phase);
+    }
+
+    async fn finish<T>(
+        &mut self,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+        limits: CallLimits,
+    ) -> Result<Called<T>, CallError> {
+        match outcome {
+            Ok(Ok(value)) => {
+                let pool_wait = self.store.data_mut().sql.end_call().await;
+                Ok(Called { value, pool_wait })
+            }
+            Ok(Err(e)) => {
+                self.poisoned = true;
+                self.store.data_mut().sql.abandon();
+                Err(CallError::from_trap(e, &self.store))
+            }
+            Err(_) => {
+                self.poisoned = true;
+                self.store.data_mut().sql.abandon();
+                Err(CallError::Timeout(limits.wall))
+            }
+        }
+    }
+
+    /// `describe`: what the plugin is. No SQL is allowed.
+    pub async fn describe(&mut self, limits: CallLimits) -> Result<Info, CallError> {
+        self.prepare(CallPhase::Describe, limits);
+        let guest = self.bindings.stormdb_workload_workload();
+        let r = tokio::time::timeout(limits.wall, guest.call_describe(&mut self.store)).await;
+        self.finish(r, limits).await.map(|c| c.value)
+    }
+
+    /// `is-loaded`.
+    pub async fn is_loaded(
+        &mut self,
+        ctx: &Context,
+        limits: CallLimits,
+    ) -> Result<Result<bool, WorkloadError>, CallError> {
+        self.prepare(CallPhase::Work, limits);
+        let guest = self.bindings.stormdb_workload_workload();
+        let r = tokio::time::timeout(limits.wall, guest.call_is_loaded(&mut self.store, ctx)).await;
+        self.finish(r, limits).await.map(|c| c.value)
+    }
+
+    /// One of the setup-like calls that take a context and return nothing.
+    pub async fn lifecycle(
+        &mut self,
+        call: Lifecycle,
+        ctx: &Context,
+        limits: CallLimits,
+    ) -> Result<Result<(), WorkloadError>, CallError> {
+        self.prepare(CallPhase::Work, limits);
+        let guest = self.guest().clone();
+        let store = &mut self.store;
+        let fut = async {
+            match call {
+                Lifecycle::SetupSchema => guest.call_setup_schema(&mut *store, ctx).await,
+                Lifecycle::Load => guest.call_load(&mut *store, ctx).await,
+                Lifecycle::FinishSetup => guest.call_finish_setup(&mut *store, ctx).await,
+                Lifecycle::Init => guest.call_init(&mut *store, ctx).await,
+                Lifecycle::Cleanup => guest.call_cleanup(&mut *store, ctx).await,
+            }
+        };
+        let r = tokio::time::timeout(limits.wall, fut).await;
+        self.finish(r, limits).await.map(|c| c.value)
+    }
+
+    /// `step`: one unit of work.
+    pub async fn step(
+        &mut self,
+        limits: CallLimits,
+    ) -> Result<Called<Result<Outcome, StepError>>, CallError> {
+        self.prepare(CallPhase::Work, limits);
+        let guest = self.bindings.stormdb_workload_workload();
+        let r = tokio::time::timeout(limits.wall, guest.call_step(&mut self.store)).await;
+        self.finish(r, limits).await
+    }
+}
+
+/// The exported calls that take a context and return nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// `setup-schema`
+    SetupSchema,
+    /// `load`
+    Load,
+    /// `finish-setup`
+    FinishSetup,
+    /// `init`
+    Init,
+    /// `cleanup`
+    Cleanup,
+}
+
+impl Lifecycle {
+    /// The export's WIT name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lifecycle::SetupSchema => "setup-schema",
+            Lifecycle::Load => "load",
+            Lifecycle::FinishSetup => "finish-setup",
+            Lifecycle::Init => "init",
+            Lifecycle::Cleanup => "cleanup",
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! What a wasm store holds for one plugin instance.
+
+use super::epoch::CpuBudget;
+use super::stdio::PluginOutput;
+use crate::bindings::stormdb::workload::log::Level;
+use crate::capability::log::LogSink;
+use crate::capability::sql::SqlSession;
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Store data of one instance: its capabilities and its limits.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The SQL capability.
+    pub sql: SqlSession,
+    /// The log capability.
+    pub log: LogSink,
+    pub(super) limits: StoreLimits,
+    pub(super) cpu: CpuBudget,
+}
+
+impl HostState {
+    /// State for one instance: no environment, arguments, files or sockets;
+    /// stdout and stderr go to `log`.
+    pub fn new(sql: SqlSession, log: LogSink, limits: StoreLimits) -> Self {
+        let wasi = WasiCtx::builder()
+            .stdout(PluginOutput::new(log.clone(), Level::Info))
+            .stderr(PluginOutput::new(log.clone(), Level::Warn))
+            .allow_blocking_current_thread(false)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            sql,
+            log,
+            limits,
+            cpu: CpuBudget::default(),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wasmtime_wasi_io::IoView for HostState {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
