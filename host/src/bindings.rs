@@ -7,13 +7,16 @@ wasmtime::component::bindgen!({
     world: "workload-plugin",
     imports: { default: async | trappable },
     exports: { default: async },
+    additional_derives: [PartialEq],
     with: {
         "stormdb:workload/sql.transaction": crate::capability::sql::TransactionHandle,
     },
 });
 
-pub use exports::stormdb::workload::workload::{Context, Info, Outcome, StepError, WorkloadError};
-pub use stormdb::workload::types::{Column, DatabaseError, RowSet, SqlError, Value};
+pub use self::exports::stormdb::workload::workload::{
+    Context, Info, Outcome, StepError, WorkloadError,
+};
+pub use self::stormdb::workload::types::{Column, DatabaseError, RowSet, SqlError, Value};
 
 /// The WIT package version this host implements; plugins built against
 /// another version are refused at load.

@@ -51,8 +51,12 @@ impl LogSink {
     }
 
     /// Remembers the latest stderr line, rate limit or not: a panicking
-    /// guest's last words explain its trap.
+    /// guest's last words explain its trap. Rust's hint about
+    /// RUST_BACKTRACE, printed after the panic message, is skipped.
     pub fn record_stderr(&self, line: &str) {
+        if line.starts_with("note: run with `RUST_BACKTRACE") {
+            return;
+        }
         if let Ok(mut last) = self.last_stderr.lock() {
             let mut l = line.to_string();
             l.truncate(l.floor_char_boundary(MAX_LINE));

@@ -100,4 +100,16 @@ impl PooledConn {
     pub fn discard(self) {
         drop(Object::take(self.obj));
     }
+
+    /// Asks the server to cancel whatever the connection is running, then
+    /// closes it: for a call abandoned mid-statement.
+    pub fn cancel_and_discard(self) {
+        let token = self.obj.cancel_token();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = token.cancel_query(NoTls).await;
+            });
+        }
+        self.discard();
+    }
 }

@@ -5,6 +5,7 @@
 //! all of them at once, prints progress, and collects each shard's
 //! recorder when it finishes.
 
+mod guard;
 pub mod seed;
 mod setup;
 mod shards;
@@ -390,6 +391,9 @@ fn run_shard(
             ))
         })?;
         let recorder = RefCell::new(Recorder::new());
+        // With a connection per worker, each keeps its own and skips the pool.
+        let my_workers = share(spec.workers, shards, shard);
+        let sticky = my_workers <= share(spec.connections, shards, shard);
         let env = WorkerEnv {
             runtime: &spec.runtime,
             pool: &pool,
@@ -399,6 +403,7 @@ fn run_shard(
             stop,
             recorder: &recorder,
             counters,
+            sticky,
         };
         let mut workers = Vec::new();
         for id in ids_for(spec.workers, shards, shard) {
@@ -422,14 +427,27 @@ fn run_shard(
                 });
             }
         };
+        let guards = guard::Guards::default();
+        let finished = std::rc::Rc::new(std::cell::Cell::new(false));
+        {
+            let finished = finished.clone();
+            let stop = stop.clone();
+            tokio::task::spawn_local(guards.clone().sentinel(
+                spec.step_limits.wall,
+                move || stop.abort_requested(),
+                move || finished.get(),
+            ));
+        }
         let runs = workers.into_iter().map(|(ctx, inst)| {
             let env = &env;
+            let slot = guards.slot();
             async move {
                 let quota = spec.quota(ctx.worker_id);
-                worker::run(env, &ctx, inst, window, quota).await
+                worker::run(env, &ctx, inst, &slot, window, quota).await
             }
         });
         let ends = futures_util::future::join_all(runs).await;
+        finished.set(true);
         let mut last_done = None;
         let mut dropped = 0;
         for end in ends {

@@ -1,6 +1,7 @@
 //! One worker: an instance calling `step` in a closed loop, measured from
 //! the host, replaced when it traps.
 
+use super::guard::{Killed, Slot, guarded};
 use super::stop::StopSignal;
 use crate::bindings::{Context, SqlError, WorkloadError};
 use crate::capability::sql::{SqlLimits, SqlSession};
@@ -81,12 +82,14 @@ pub struct WorkerEnv<'a> {
     pub stop: &'a StopSignal,
     pub recorder: &'a RefCell<Recorder>,
     pub counters: &'a ShardCounters,
+    pub sticky: bool,
 }
 
 /// A fresh instance with `init` done.
 pub async fn start_instance(env: &WorkerEnv<'_>, ctx: &Context) -> Result<PluginInstance, String> {
     let id = ctx.worker_id;
-    let session = SqlSession::new(env.pool.clone(), env.sql_limits.clone());
+    let mut session = SqlSession::new(env.pool.clone(), env.sql_limits.clone());
+    session.set_sticky(env.sticky);
     let mut inst = env
         .runtime
         .instantiate(session, Some(id))
@@ -113,6 +116,7 @@ pub async fn run(
     env: &WorkerEnv<'_>,
     ctx: &Context,
     mut inst: PluginInstance,
+    slot: &Slot,
     window: Window,
     quota: Option<u64>,
 ) -> Result<WorkerEnd, String> {
@@ -128,10 +132,16 @@ pub async fn run(
         if window.deadline.is_some_and(|d| start >= d) {
             break;
         }
-        let result = tokio::select! {
-            biased;
-            r = inst.step(env.limits) => r,
-            _ = env.stop.aborted() => break,
+        let result = match guarded(slot, start, inst.step(env.limits)).await {
+            Ok(r) => r,
+            Err(Killed::Abort) => {
+                inst.abandon();
+                break;
+            }
+            Err(Killed::Timeout) => {
+                inst.abandon();
+                Err(CallError::Timeout(env.limits.wall))
+            }
         };
         let end = Instant::now();
         if start < window.measure_from {

@@ -208,15 +208,25 @@ impl PluginInstance {
         self.finish(r, limits).await.map(|c| c.value)
     }
 
-    /// `step`: one unit of work.
+    /// `step`: one unit of work, with a CPU budget but no wall-clock
+    /// timeout of its own: the runner watches steps' wall time without a
+    /// timer per step, and calls [`PluginInstance::abandon`] on the ones it
+    /// gives up on.
     pub async fn step(
         &mut self,
         limits: CallLimits,
     ) -> Result<Called<Result<Outcome, StepError>>, CallError> {
         self.prepare(CallPhase::Work, limits);
         let guest = self.bindings.stormdb_workload_workload();
-        let r = tokio::time::timeout(limits.wall, guest.call_step(&mut self.store)).await;
-        self.finish(r, limits).await
+        let r = guest.call_step(&mut self.store).await;
+        self.finish(Ok(r), limits).await
+    }
+
+    /// Gives up on a call whose future was dropped mid-way: the instance is
+    /// poisoned and the statement it was running is cancelled.
+    pub fn abandon(&mut self) {
+        self.poisoned = true;
+        self.store.data_mut().sql.abandon();
     }
 }
 

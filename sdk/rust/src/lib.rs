@@ -6,7 +6,7 @@
 //! row access ([`Value`], [`Rows`]), transactions ([`sql::begin`]), a seeded,
 //! repeatable random number generator ([`Rng`]) and logging ([`log`]).
 //!
-//! ```ignore
+//! ```no_run
 //! use stormdb_sdk::{sql, Context, Info, Outcome, StepError, StepResultExt, Workload};
 //!
 //! struct Ping { rng: stormdb_sdk::Rng }
@@ -240,7 +240,7 @@ macro_rules! export_workload {
                                 operation: ::std::string::String::from("step"),
                                 error: __wl::WorkloadError::Failed(::std::string::String::from(
                                     "step called before init",
-                        )),
+                                )),
                             })
                         }
                     })
@@ -250,7 +250,7 @@ macro_rules! export_workload {
                 }
             }
 
-            $crate::bindings::export_raw!(__StormdbExport with_types_in $crate::bindings);
+    $crate::bindings::export_raw!(__StormdbExport with_types_in $crate::bindings);
         };
     };
 }

@@ -76,6 +76,7 @@ pub struct SqlSession {
     /// Time spent waiting for a pooled connection in the current call.
     pool_wait: Duration,
     statements: u64,
+    sticky: bool,
 }
 
 impl SqlSession {
@@ -92,6 +93,7 @@ impl SqlSession {
             table: ResourceTable::new(),
             pool_wait: Duration::ZERO,
             statements: 0,
+            sticky: false,
         }
     }
 
@@ -116,7 +118,9 @@ impl SqlSession {
                 conn.discard();
             }
         }
-        self.conn = None;
+        if !self.sticky || self.conn.as_ref().is_some_and(|c| c.client().is_closed()) {
+            self.conn = None;
+        }
         self.phase = CallPhase::Describe;
         std::mem::take(&mut self.pool_wait)
     }
@@ -125,9 +129,17 @@ impl SqlSession {
     /// trapped or timed out mid-statement, whose connection state is unknown.
     pub fn abandon(&mut self) {
         self.open_tx = None;
+        self.tx_failed = false;
         if let Some(conn) = self.conn.take() {
-            conn.discard();
+            conn.cancel_and_discard();
         }
+    }
+
+    /// Keep the connection from one call to the next instead of returning
+    /// it to the pool: for instances that have a connection to themselves
+    /// (no more workers than connections), which then skip the pool.
+    pub fn set_sticky(&mut self, sticky: bool) {
+        self.sticky = sticky;
     }
 
     /// Statements run in the current call.

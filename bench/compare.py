@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""StormDB against pgbench on one throwaway PostgreSQL, in one sitting.
+
+Starts a server with `stormdb local-pg`, runs `pgbench -i` once, then
+alternates pgbench and StormDB at each client count for several rounds and
+prints each tps, the ratio stormdb/pgbench, the client CPU per transaction
+(user+sys of the client process / transactions) and the spread of StormDB's
+per-worker transaction counts (a fairness check).
+
+Usage: bench/compare.py [--rounds 3] [--seconds 15] [--clients 4,16,64]
+                        [--tpcb-clients 8] [--scale 10] [--stormdb PATH]
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def find_pgbench():
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"),
+                        key=lambda p: int(p.split("/")[4]))
+    if not candidates:
+        sys.exit("pgbench not found: install PostgreSQL's client tools")
+    return candidates[-1]
+
+
+def timed(cmd):
+    """Runs cmd; returns (stdout, user+sys CPU seconds of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out.stdout + out.stderr, cpu
+
+
+def run_pgbench(pgbench, conninfo, mode, clients, seconds):
+    script = ["-S"] if mode == "select-only" else []
+    cmd = [pgbench, *script, "-M", "prepared", "-c", str(clients), "-j", "2",
+           "-T", str(seconds), "-n", conninfo]
+    out, cpu = timed(cmd)
+    tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out).group(1))
+    txns = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    return tps, cpu / max(txns, 1)
+
+
+def run_stormdb(stormdb, conninfo, mode, clients, seconds, report):
+    cmd = [stormdb, "-q", "run", "-w", "pgbench", "--mode", mode,
+           "--workers", str(clients), "--connections", str(clients),
+           "-d", f"{seconds}s", "--db", conninfo, "--json-out", report]
+    _, cpu = timed(cmd)
+    with open(report) as f:
+        r = json.load(f)
+    txns = r["summary"]["transactions"]
+    counts = [w["transactions"] for w in r["workers"]]
+    mean = sum(counts) / len(counts)
+    spread = (max(counts) - min(counts)) / mean if mean else 0.0
+    return r["summary"]["tps"], cpu / max(txns, 1), spread, r["summary"]["errors"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--clients", default="4,16,64")
+    ap.add_argument("--tpcb-clients", default="8")
+    ap.add_argument("--scale", type=int, default=10)
+    ap.add_argument("--stormdb", default="target/release/stormdb")
+    args = ap.parse_args()
+
+    pgbench = find_pgbench()
+    server = subprocess.Popen([args.stormdb, "-q", "local-pg", "--max-connections", "300"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    conninfo = server.stdout.readline().strip()
+    if not conninfo:
+        sys.exit("stormdb local-pg did not start a server")
+    tmp = tempfile.mkdtemp(prefix="stormdb-bench-")
+    try:
+        subprocess.run([pgbench, "-i", "-q", "-s", str(args.scale), conninfo],
+                       check=True, capture_output=True)
+        plan = [("select-only", int(c)) for c in args.clients.split(",") if c]
+        plan += [("tpcb-like", int(c)) for c in args.tpcb_clients.split(",") if c]
+        print(f"pgbench: {pgbench}; scale {args.scale}; {args.seconds} s per run; "
+              f"{args.rounds} rounds; cores: {os.cpu_count()}")
+        print(f"{'round':>5} {'mode':<12} {'C':>3} {'pgbench tps':>12} {'stormdb tps':>12} "
+              f"{'ratio':>6} {'pgb µs cpu/tx':>13} {'sdb µs cpu/tx':>13} {'spread':>7} {'errs':>5}")
+        ratios = {}
+        for rnd in range(1, args.rounds + 1):
+            for mode, c in plan:
+                p_tps, p_cpu = run_pgbench(pgbench, conninfo, mode, c, args.seconds)
+                s_tps, s_cpu, spread, errs = run_stormdb(
+                    args.stormdb, conninfo, mode, c, args.seconds,
+                    os.path.join(tmp, f"{mode}-{c}-{rnd}.json"))
+                ratio = s_tps / p_tps if p_tps else 0.0
+                ratios.setdefault((mode, c), []).append(ratio)
+                print(f"{rnd:>5} {mode:<12} {c:>3} {p_tps:>12.1f} {s_tps:>12.1f} {ratio:>6.3f} "
+                      f"{p_cpu * 1e6:>13.1f} {s_cpu * 1e6:>13.1f} {spread:>7.1%} {errs:>5}",
+                      flush=True)
+        print("median ratio stormdb/pgbench:")
+        for (mode, c), rs in ratios.items():
+            rs = sorted(rs)
+            print(f"  {mode:<12} C={c:<3} {rs[len(rs) // 2]:.3f}  (all: {', '.join(f'{r:.3f}' for r in rs)})")
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+//! The built-in workloads, run by the real binary against a real
+//! PostgreSQL, checked through the JSON report and the database itself.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+
+fn assert_clean_run(report: &serde_json::Value, ops: &[&str]) {
+    assert_eq!(report["status"], "completed", "{report}");
+    assert!(u64_at(report, "/summary/transactions") > 0, "{report}");
+    assert_eq!(u64_at(report, "/summary/errors"), 0, "{report}");
+    assert!(f64_at(report, "/summary/tps") > 0.0);
+    for op in ops {
+        assert!(
+            u64_at(report, &format!("/operations/{op}/count")) > 0,
+            "operation {op} missing: {report}"
+        );
+    }
+    for key in ["mean", "p50", "p95", "p99", "p999", "max"] {
+        assert!(
+            f64_at(report, &format!("/latency_ms/{key}")) > 0.0,
+            "{key}: {report}"
+        );
+    }
+}
+
+#[test]
+fn pgbench_modes_run_on_pgbench_tables() {
+    let db = fresh_db("wl_pgbench");
+    for (i, mode) in ["select-only", "simple-update", "tpcb-like"]
+        .iter()
+        .enumerate()
+    {
+        let mut args = vec![
+            "run",
+            "-w",
+            "pgbench",
+            "--mode",
+            mode,
+            "-d",
+            "2s",
+            "--workers",
+            "3",
+            "--db",
+            &db,
+        ];
+        if i == 0 {
+            args.push("--setup");
+        }
+        let (_, report) = run_json(&args);
+        assert_clean_run(&report, &[mode]);
+        assert_eq!(report["workload"]["mode"], *mode);
+        assert_eq!(u64_at(&report, "/config/workers"), 3);
+    }
+    assert_eq!(
+        scalar("wl_pgbench", "SELECT count(*) FROM pgbench_accounts"),
+        "100000"
+    );
+    assert_eq!(
+        scalar("wl_pgbench", "SELECT count(*) FROM pgbench_branches"),
+        "1"
+    );
+    assert_eq!(
+        scalar("wl_pgbench", "SELECT count(*) FROM pgbench_tellers"),
+        "10"
+    );
+}
+
+#[test]
+fn simple_modes_run_with_ids_scaled() {
+    let db = fresh_db("wl_simple");
+    let (_, report) = run_json(&[
+        "run",
+        "-w",
+        "simple",
+        "--mode",
+        "read",
+        "-d",
+        "2s",
+        "--scale",
+        "2",
+        "--workers",
+        "2",
+        "--setup",
+        "--db",
+        &db,
+    ]);
+    assert_clean_run(&report, &["read"]);
+    assert_eq!(report["setup"]["performed"], true);
+    assert_eq!(
+        scalar("wl_simple", "SELECT count(*) FROM stormdb_simple"),
+        "20000"
+    );
+    for (mode, ops) in [("write", &["write"][..]), ("mixed", &["read", "write"][..])] {
+        let (_, report) = run_json(&[
+            "run",
+            "-w",
+            "simple",
+            "--mode",
+            mode,
+            "-d",
+            "2s",
+            "--scale",
+            "2",
+            "--workers",
+            "2",
+            "--setup",
+            "--db",
+            &db,
+            "--param",
+            "read_pct=50",
+        ]);
+        assert_clean_run(&report, ops);
+        // Already loaded at this scale: setup is skipped.
+        assert_eq!(report["setup"]["performed"], false);
+        assert_eq!(report["workload"]["params"]["read_pct"], "50");
+    }
+    let updated: u64 = scalar("wl_simple", "SELECT sum(counter) FROM stormdb_simple")
+        .parse()
+        .unwrap();
+    assert!(updated > 0);
+}
+
+#[test]
+fn tpcb_like_history_and_balances_match_committed_transactions() {
+    let db = fresh_db("wl_tpcb");
+    let (_, report) = run_json(&[
+        "run",
+        "-w",
+        "pgbench",
+        "--mode",
+        "tpcb-like",
+        "-t",
+        "3000",
+        "--workers",
+        "4",
+        "--connections",
+        "2",
+        "--rebuild",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(report["status"], "completed");
+    let committed = u64_at(&report, "/summary/transactions");
+    assert_eq!(committed, 3000, "{report}");
+    assert_eq!(u64_at(&report, "/summary/errors"), 0);
+    // Four workers shared two connections: the wait was measured.
+    assert_eq!(u64_at(&report, "/pool_wait_ms/count"), 3000);
+    let history: u64 = scalar("wl_tpcb", "SELECT count(*) FROM pgbench_history")
+        .parse()
+        .unwrap();
+    assert_eq!(history, committed);
+    let delta = scalar(
+        "wl_tpcb",
+        "SELECT coalesce(sum(delta), 0) FROM pgbench_history",
+    );
+    for table in ["pgbench_accounts", "pgbench_tellers", "pgbench_branches"] {
+        let col = &table["pgbench_".len()..table.len() - 1];
+        let sum = scalar(
+            "wl_tpcb",
+            &format!("SELECT coalesce(sum({}balance), 0) FROM {table}", &col[..1]),
+        );
+        assert_eq!(
+            sum, delta,
+            "{table} balances must add up to the history's deltas"
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_repeats_the_same_work() {
+    let db = fresh_db("wl_seed");
+    let mut sums = Vec::new();
+    for _ in 0..2 {
+        run_json(&[
+            "run",
+            "-w",
+            "pgbench",
+            "--mode",
+            "tpcb-like",
+            "-t",
+            "400",
+            "--workers",
+            "2",
+            "--rebuild",
+            "--seed",
+            "42",
+            "--db",
+            &db,
+        ]);
+        sums.push(query(
+            "wl_seed",
+            "SELECT sum(aid::bigint * delta), sum(tid * delta), count(*) FROM pgbench_history",
+        ));
+    }
+    assert_eq!(sums[0], sums[1]);
+    run_json(&[
+        "run",
+        "-w",
+        "pgbench",
+        "--mode",
+        "tpcb-like",
+        "-t",
+        "400",
+        "--workers",
+        "2",
+        "--rebuild",
+        "--seed",
+        "43",
+        "--db",
+        &db,
+    ]);
+    let other = query(
+        "wl_seed",
+        "SELECT sum(aid::bigint * delta), sum(tid * delta), count(*) FROM pgbench_history",
+    );
+    assert_ne!(sums[0], other);
+}
+
+#[test]
+fn warmup_steps_are_not_counted() {
+    let db = fresh_db("wl_warmup");
+    let probe = guest("test-probe");
+    let (_, report) = run_json(&[
+        "run",
+        "--plugin",
+        probe.to_str().unwrap(),
+        "--allow-unsigned",
+        "--mode",
+        "sleep",
+        "--param",
+        "sleep_ms=10",
+        "--warmup",
+        "1s",
+        "-d",
+        "1s",
+        "--db",
+        &db,
+    ]);
+    // One worker sleeping 10 ms per step does at most ~100 steps a second;
+    // counting the warmup would double that.
+    let n = u64_at(&report, "/summary/transactions");
+    assert!(
+        (50..=105).contains(&n),
+        "{n} steps in a 1 s window: {report}"
+    );
+    let elapsed = f64_at(&report, "/summary/elapsed_s");
+    assert!((0.99..1.2).contains(&elapsed), "elapsed {elapsed}");
+    let p50 = f64_at(&report, "/latency_ms/p50");
+    assert!((10.0..15.0).contains(&p50), "p50 {p50}");
+}
+
+#[test]
+fn config_file_supplies_the_run() {
+    let db = fresh_db("wl_config");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("run.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "database:\n  url: \"{db}\"\nworkload: simple\nmode: read\nduration: 1s\nworkers: 2\nsetup: setup\nparams:\n  read_pct: 100\n"
+        ),
+    )
+    .unwrap();
+    let (_, report) = run_json(&["run", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(report["workload"]["name"], "simple");
+    assert_eq!(report["workload"]["params"]["read_pct"], "100");
+    assert_eq!(u64_at(&report, "/config/workers"), 2);
+    assert!(u64_at(&report, "/summary/transactions") > 0);
+}
