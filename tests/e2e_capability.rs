@@ -48,6 +48,27 @@ fn transactions_commit_roll_back_and_refuse_reuse() {
 }
 
 #[test]
+fn prepared_statements_run_by_handle_and_inside_transactions() {
+    let db = fresh_db("cap_prepared");
+    let report = probe(&db, "prepared", &["-t", "40", "--workers", "2", "--setup"]);
+    assert_eq!(u64_at(&report, "/summary/errors"), 0, "{report}");
+    assert_eq!(
+        scalar(
+            "cap_prepared",
+            "SELECT count(*) FROM probe_kv WHERE v = 'prepared'"
+        ),
+        "40"
+    );
+    assert_eq!(
+        scalar(
+            "cap_prepared",
+            "SELECT count(*) FROM probe_kv WHERE v = 'rolled back'"
+        ),
+        "0"
+    );
+}
+
+#[test]
 fn copy_in_loads_in_parallel_across_loaders() {
     let db = fresh_db("cap_copy");
     let report = probe(

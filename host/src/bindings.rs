@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
     with: {
         "stormdb:workload/sql.transaction": crate::capability::sql::TransactionHandle,
+        "stormdb:workload/sql.statement": crate::capability::sql::StatementHandle,
     },
 });
 

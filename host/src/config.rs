@@ -509,6 +509,22 @@ mod tests {
     }
 
     #[test]
+    fn shipped_example_configs_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let file = read_file(&path).unwrap();
+                RunConfig::resolve(&RunArgs::default(), Some(file), &no_env(), 2)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2);
+    }
+
+    #[test]
     fn bad_values_are_refused_with_their_names() {
         let mut a = args();
         a.workers = Some(0);

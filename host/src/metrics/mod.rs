@@ -12,6 +12,11 @@ pub use histogram::{LatencyHistogram, LatencySummary};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// Distinct operation names tracked; later ones count as [`OTHER_OPERATIONS`].
+pub const MAX_OPERATIONS: usize = 256;
+/// The operation that collects names past [`MAX_OPERATIONS`].
+pub const OTHER_OPERATIONS: &str = "(other)";
+
 /// Statistics of one operation (the name a step returns).
 #[derive(Debug, Clone)]
 pub struct OpStats {
@@ -90,8 +95,20 @@ impl Recorder {
     }
 
     fn op(&mut self, name: &str) -> &mut OpStats {
-        let i = match self.index.get(name) {
-            Some(&i) => i,
+        // Workloads have a handful of operations: comparing names beats
+        // hashing one per step. The map takes over for plugins with many.
+        let found = if self.ops.len() <= 16 {
+            self.ops.iter().position(|(n, _)| n == name)
+        } else {
+            self.index.get(name).copied()
+        };
+        let i = match found {
+            Some(i) => i,
+            // A plugin inventing names without end must not grow memory
+            // without end: past the cap, new names share one bucket.
+            None if self.ops.len() >= MAX_OPERATIONS && name != OTHER_OPERATIONS => {
+                return self.op(OTHER_OPERATIONS);
+            }
             None => {
                 self.ops.push((name.to_string(), OpStats::new()));
                 self.index.insert(name.to_string(), self.ops.len() - 1);
@@ -190,6 +207,21 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endless_operation_names_are_capped() {
+        let mut r = Recorder::new();
+        for i in 0..1000 {
+            r.success(0, &format!("op{i}"), Duration::from_micros(10), false);
+        }
+        assert_eq!(r.ops().count(), MAX_OPERATIONS + 1);
+        assert_eq!(r.transactions(), 1000);
+        let other = r
+            .ops()
+            .find(|(n, _)| *n == OTHER_OPERATIONS)
+            .map(|(_, s)| s.count);
+        assert_eq!(other, Some(1000 - MAX_OPERATIONS as u64));
+    }
 
     #[test]
     fn merging_adds_counts_and_histograms() {

@@ -1,21 +1,78 @@
 //! Connection pools. The runner builds one pool per runtime thread (shard),
 //! so a connection's I/O task and the workers using it share one thread and
 //! no query crosses threads.
+//!
+//! Pooling is deadpool's; the connection type is ours so that each
+//! connection carries its own prepared-statement cache, keyed by SQL text
+//! or by the id of a plugin's prepared-statement handle (a u64 lookup on
+//! the hot path instead of hashing the SQL text).
 
 use crate::bindings::SqlError;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool::managed::{self, Metrics, Object, Pool, RecycleError, RecycleResult};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio_postgres::{NoTls, Statement};
+
+/// What a cached statement is known by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StmtKey {
+    /// SQL text sent with `query`/`execute`.
+    Text(Box<str>),
+    /// A `statement` handle's process-wide id.
+    Handle(u64),
+}
+
+/// One connection and its prepared statements.
+pub struct PgConn {
+    client: tokio_postgres::Client,
+    statements: Mutex<HashMap<StmtKey, Statement>>,
+}
+
+struct Manager {
+    config: tokio_postgres::Config,
+}
+
+impl managed::Manager for Manager {
+    type Type = PgConn;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<PgConn, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        // The I/O task runs on the shard that opened the connection; it
+        // ends when the client is dropped.
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+        Ok(PgConn {
+            client,
+            statements: Mutex::new(HashMap::new()),
+        })
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut PgConn,
+        _: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        if conn.client.is_closed() {
+            return Err(RecycleError::message("connection closed"));
+        }
+        Ok(())
+    }
+}
 
 /// A pool of connections for one shard.
 #[derive(Clone)]
 pub struct PgPool {
-    pool: Pool,
+    pool: Pool<Manager>,
 }
 
 /// A connection on loan from a [`PgPool`]; returned to it when dropped.
 pub struct PooledConn {
-    obj: Object,
+    obj: Object<Manager>,
 }
 
 impl PgPool {
@@ -26,16 +83,9 @@ impl PgPool {
         size: usize,
         wait_timeout: Duration,
     ) -> Result<PgPool, String> {
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
+        let pool = Pool::builder(Manager { config })
             .max_size(size.max(1))
-            .runtime(Runtime::Tokio1)
+            .runtime(deadpool::Runtime::Tokio1)
             .wait_timeout(Some(wait_timeout))
             .create_timeout(Some(wait_timeout))
             .build()
@@ -45,7 +95,7 @@ impl PgPool {
 
     /// A connection, waiting for one to be free if all are in use.
     pub async fn get(&self) -> Result<PooledConn, SqlError> {
-        use deadpool_postgres::PoolError;
+        use deadpool::managed::PoolError;
         match self.pool.get().await {
             Ok(obj) => Ok(PooledConn { obj }),
             Err(PoolError::Timeout(_)) => Err(SqlError::Timeout(
@@ -71,29 +121,43 @@ impl PgPool {
 impl PooledConn {
     /// The driver's client.
     pub fn client(&self) -> &tokio_postgres::Client {
-        &self.obj
+        &self.obj.client
     }
 
-    /// `statement`, prepared once per connection and cached; the cache
-    /// starts over past `cap` entries so a plugin sending endless distinct
-    /// statements cannot grow it without bound.
-    pub async fn prepare_cached(
+    /// The statement known as `key` (with text `sql`), prepared on this
+    /// connection once. The cache starts over past `cap` entries, so a
+    /// plugin sending endless distinct statements cannot grow it without
+    /// bound.
+    pub async fn statement(
         &self,
-        statement: &str,
+        key: StmtKey,
+        sql: &str,
         cap: usize,
     ) -> Result<Statement, tokio_postgres::Error> {
-        let cache = &self.obj.statement_cache;
-        if cache.size() >= cap {
-            cache.clear();
+        if let Some(s) = self.cached(&key) {
+            return Ok(s);
         }
-        self.obj.prepare_cached(statement).await
+        let stmt = self.obj.client.prepare(sql).await?;
+        if let Ok(mut map) = self.obj.statements.lock() {
+            if map.len() >= cap {
+                map.clear();
+            }
+            map.insert(key, stmt.clone());
+        }
+        Ok(stmt)
     }
 
-    /// Drops `statement` from the cache, after the server said its cached
-    /// plan no longer fits the table ("cached plan must not change result
-    /// type"), so the next use prepares it afresh.
-    pub fn forget(&self, statement: &str) {
-        self.obj.statement_cache.remove(statement, &[]);
+    fn cached(&self, key: &StmtKey) -> Option<Statement> {
+        self.obj.statements.lock().ok()?.get(key).cloned()
+    }
+
+    /// Drops `key` from the cache, after the server said its cached plan no
+    /// longer fits the table ("cached plan must not change result type"),
+    /// so the next use prepares it afresh.
+    pub fn forget(&self, key: &StmtKey) {
+        if let Ok(mut map) = self.obj.statements.lock() {
+            map.remove(key);
+        }
     }
 
     /// Closes the connection instead of returning it to the pool.
@@ -104,7 +168,7 @@ impl PooledConn {
     /// Asks the server to cancel whatever the connection is running, then
     /// closes it: for a call abandoned mid-statement.
     pub fn cancel_and_discard(self) {
-        let token = self.obj.cancel_token();
+        let token = self.obj.client.cancel_token();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
                 let _ = token.cancel_query(NoTls).await;

@@ -157,7 +157,9 @@ pub async fn run(
         let mut rec = env.recorder.borrow_mut();
         match result {
             Ok(called) => {
-                rec.pool_wait(called.pool_wait);
+                if let Some(wait) = called.pool_wait {
+                    rec.pool_wait(wait);
+                }
                 match called.value {
                     Ok(outcome) => {
                         rec.success(id, &outcome.operation, latency, outcome.rolled_back);

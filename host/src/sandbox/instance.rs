@@ -98,8 +98,9 @@ pub struct PluginInstance {
 pub struct Called<T> {
     /// The export's own result.
     pub value: T,
-    /// Time spent waiting for a pooled connection.
-    pub pool_wait: Duration,
+    /// Time spent waiting for a pooled connection, if the call took one
+    /// from the pool.
+    pub pool_wait: Option<Duration>,
 }
 
 impl PluginInstance {

@@ -2,7 +2,7 @@
 //! and scale rules, so `stormdb run -w pgbench --mode select-only` and
 //! `pgbench -S` do the same work against the same tables.
 
-use stormdb_sdk::sql::{self, CopyBatcher};
+use stormdb_sdk::sql::{self, CopyBatcher, Statement};
 use stormdb_sdk::{
     Context, Info, Outcome, Rng, StepError, StepResultExt, Value, Workload, WorkloadError, log,
 };
@@ -45,10 +45,40 @@ impl Script {
     }
 }
 
+/// pgbench's statements, prepared once per worker (like `-M prepared`).
+struct Statements {
+    select_balance: Statement,
+    update_account: Statement,
+    update_teller: Statement,
+    update_branch: Statement,
+    insert_history: Statement,
+}
+
+impl Statements {
+    fn prepare() -> stormdb_sdk::Result<Self> {
+        Ok(Statements {
+            select_balance: sql::prepare("SELECT abalance FROM pgbench_accounts WHERE aid = $1")?,
+            update_account: sql::prepare(
+                "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+            )?,
+            update_teller: sql::prepare(
+                "UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2",
+            )?,
+            update_branch: sql::prepare(
+                "UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2",
+            )?,
+            insert_history: sql::prepare(
+                "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)",
+            )?,
+        })
+    }
+}
+
 struct Pgbench {
     script: Script,
     scale: i64,
     rng: Rng,
+    stmts: Statements,
 }
 
 /// The scale the tables were loaded with, or `None` if they are missing.
@@ -134,7 +164,7 @@ impl Workload for Pgbench {
             accounts.push(vec![aid.into(), bid.into(), 0i64.into(), "".into()])?;
         }
         let copied = accounts.finish()?;
-        log::info(&format!(
+        log::debug(&format!(
             "loader {me}: {copied} accounts ({first}..={last})"
         ));
         Ok(())
@@ -167,7 +197,7 @@ impl Workload for Pgbench {
             }
         };
         if ctx.worker_id == 0 && scale != i64::from(ctx.scale) {
-            log::warn(&format!(
+            log::debug(&format!(
                 "scale {} ignored, using {scale} from pgbench_branches",
                 ctx.scale
             ));
@@ -176,54 +206,38 @@ impl Workload for Pgbench {
             script,
             scale,
             rng: Rng::new(ctx.seed),
+            stmts: Statements::prepare()?,
         })
     }
 
     fn step(&mut self) -> Result<Outcome, StepError> {
         let op = self.script.name();
-        let aid = self.rng.uniform(1, ACCOUNTS_PER_SCALE * self.scale);
+        let st = &self.stmts;
+        let aid = Value::from(self.rng.uniform(1, ACCOUNTS_PER_SCALE * self.scale));
         if let Script::SelectOnly = self.script {
-            sql::query(
-                "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
-                &[aid.into()],
-            )
-            .op(op)?;
+            st.select_balance.query_rows(&[aid]).op(op)?;
             return Ok(Outcome::new(op));
         }
-        let bid = self.rng.uniform(1, self.scale);
-        let tid = self.rng.uniform(1, TELLERS_PER_SCALE * self.scale);
-        let delta = self.rng.uniform(-5000, 5000);
-        let (aid, bid, tid, delta): (Value, Value, Value, Value) =
-            (aid.into(), bid.into(), tid.into(), delta.into());
+        let bid = Value::from(self.rng.uniform(1, self.scale));
+        let tid = Value::from(self.rng.uniform(1, TELLERS_PER_SCALE * self.scale));
+        let delta = Value::from(self.rng.uniform(-5000, 5000));
 
         let tx = sql::begin().op(op)?;
-        tx.execute(
-            "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
-            &[delta.clone(), aid.clone()],
-        )
-        .op(op)?;
-        tx.query(
-            "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
-            std::slice::from_ref(&aid),
-        )
-        .op(op)?;
+        st.update_account
+            .execute(&[delta.clone(), aid.clone()])
+            .op(op)?;
+        st.select_balance
+            .query_rows(std::slice::from_ref(&aid))
+            .op(op)?;
         if let Script::TpcbLike = self.script {
-            tx.execute(
-                "UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2",
-                &[delta.clone(), tid.clone()],
-            )
-            .op(op)?;
-            tx.execute(
-                "UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2",
-                &[delta.clone(), bid.clone()],
-            )
-            .op(op)?;
+            st.update_teller
+                .execute(&[delta.clone(), tid.clone()])
+                .op(op)?;
+            st.update_branch
+                .execute(&[delta.clone(), bid.clone()])
+                .op(op)?;
         }
-        tx.execute(
-            "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)",
-            &[tid, bid, aid, delta],
-        )
-        .op(op)?;
+        st.insert_history.execute(&[tid, bid, aid, delta]).op(op)?;
         tx.commit().op(op)?;
         Ok(Outcome::new(op))
     }

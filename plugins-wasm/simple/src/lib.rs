@@ -1,7 +1,7 @@
 //! A key-value table read and written by primary key: the smallest
 //! workload that still says something about a server.
 
-use stormdb_sdk::sql::{self, CopyBatcher};
+use stormdb_sdk::sql::{self, CopyBatcher, Statement};
 use stormdb_sdk::{Context, Info, Outcome, Rng, StepError, StepResultExt, Workload, WorkloadError};
 
 const ROWS_PER_SCALE: i64 = 10_000;
@@ -15,6 +15,8 @@ enum Mode {
 }
 
 struct Simple {
+    read_stmt: Statement,
+    write_stmt: Statement,
     mode: Mode,
     rows: i64,
     read_pct: f64,
@@ -25,11 +27,7 @@ struct Simple {
 impl Simple {
     fn read(&mut self) -> Result<Outcome, StepError> {
         let id = self.rng.uniform(1, self.rows);
-        let rows = sql::query(
-            "SELECT payload, counter FROM stormdb_simple WHERE id = $1",
-            &[id.into()],
-        )
-        .op("read")?;
+        let rows = self.read_stmt.query_rows(&[id.into()]).op("read")?;
         if rows.len() != 1 {
             return Err(WorkloadError::failed(format!(
                 "row {id} missing: is the table loaded at this scale? (--setup)"
@@ -42,11 +40,10 @@ impl Simple {
     fn write(&mut self) -> Result<Outcome, StepError> {
         let id = self.rng.uniform(1, self.rows);
         let payload = self.rng.alnum(self.payload_size);
-        let n = sql::execute(
-            "UPDATE stormdb_simple SET payload = $2, counter = counter + 1, updated_at = now() WHERE id = $1",
-            &[id.into(), payload.into()],
-        )
-        .op("write")?;
+        let n = self
+            .write_stmt
+            .execute(&[id.into(), payload.into()])
+            .op("write")?;
         if n != 1 {
             return Err(WorkloadError::failed(format!(
                 "row {id} missing: is the table loaded at this scale? (--setup)"
@@ -130,6 +127,10 @@ impl Workload for Simple {
             )));
         }
         Ok(Simple {
+            read_stmt: sql::prepare("SELECT payload, counter FROM stormdb_simple WHERE id = $1")?,
+            write_stmt: sql::prepare(
+                "UPDATE stormdb_simple SET payload = $2, counter = counter + 1, updated_at = now() WHERE id = $1",
+            )?,
             mode,
             rows: i64::from(ctx.scale.max(1)) * ROWS_PER_SCALE,
             read_pct,

@@ -233,6 +233,68 @@ fn transactions(rng: &mut Rng, worker: u32) -> Result<(), StepError> {
     Ok(())
 }
 
+/// Prepared statements: metadata known at prepare time, rows by handle,
+/// arity checked, and they run inside the call's open transaction.
+fn prepared(rng: &mut Rng, worker: u32) -> Result<(), StepError> {
+    let op = "prepared";
+    let select = sql::prepare("SELECT k, v FROM probe_kv WHERE worker = $1 AND k = $2").op(op)?;
+    let names: Vec<&str> = select.columns().iter().map(|c| c.name.as_str()).collect();
+    if names != ["k", "v"] || select.columns()[0].type_name != "int8" {
+        return Err(failed(
+            op,
+            format!("columns known at prepare: {:?}", select.columns()),
+        ));
+    }
+    let insert = sql::prepare("INSERT INTO probe_kv (worker, k, v) VALUES ($1, $2, $3)").op(op)?;
+    let key = rng.uniform(1, i64::MAX);
+    {
+        let _tx = sql::begin().op(op)?;
+        insert
+            .execute(&[worker.into(), key.into(), "rolled back".into()])
+            .op(op)?;
+        // Dropped without commit: the prepared insert ran inside it.
+    }
+    if !select
+        .query_rows(&[worker.into(), key.into()])
+        .op(op)?
+        .is_empty()
+    {
+        return Err(failed(
+            op,
+            "a prepared insert escaped its rolled-back transaction".into(),
+        ));
+    }
+    insert
+        .execute(&[worker.into(), key.into(), "prepared".into()])
+        .op(op)?;
+    let rows = select.query(&[worker.into(), key.into()]).op(op)?;
+    if rows.get::<String>(0, 1).as_deref() != Some("prepared") {
+        return Err(failed(
+            op,
+            format!("prepared select returned {:?}", rows.0.rows),
+        ));
+    }
+    match select.query_rows(&[worker.into()]) {
+        Err(SqlError::Invalid(_)) => {}
+        other => {
+            return Err(failed(
+                op,
+                format!("wrong arity was not refused: {other:?}"),
+            ));
+        }
+    }
+    match sql::prepare("SELECT no_such_column FROM probe_kv") {
+        Err(SqlError::Database(d)) if d.sqlstate == "42703" => {}
+        other => {
+            return Err(failed(
+                op,
+                format!("bad SQL was not refused at prepare: {:?}", other.err()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Workload for Probe {
     fn describe() -> Info {
         stormdb_sdk::info(
@@ -250,6 +312,10 @@ impl Workload for Probe {
         .mode(
             "tx",
             "transactions: dropped ones roll back, committed ones stay",
+        )
+        .mode(
+            "prepared",
+            "prepared statements: metadata, rows, arity, transactions",
         )
         .mode("fail", "a division by zero every `every` steps")
         .mode("panic", "a guest panic every `every` steps")
@@ -349,6 +415,7 @@ impl Workload for Probe {
             }
             "types" => round_trip_types()?,
             "tx" => transactions(&mut self.rng, self.worker)?,
+            "prepared" => prepared(&mut self.rng, self.worker)?,
             "fail" => {
                 let divisor = i64::from(self.steps % self.every != 0);
                 sql::query("SELECT 1 / $1::int4", &[divisor.into()]).op(&op)?;

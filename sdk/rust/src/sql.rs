@@ -5,6 +5,46 @@ use crate::{FromValue, RowSet, SqlError, StepError, Value, WorkloadError};
 
 pub use raw::{IsolationLevel, Transaction, TransactionOptions};
 
+/// A prepared statement: SQL checked by the server once, then run by
+/// handle. Prepare the statements of a hot loop in `init`.
+pub struct Statement {
+    raw: raw::Statement,
+    columns: Vec<crate::Column>,
+}
+
+/// Prepare `statement` (with `$1`, `$2`, ... placeholders).
+pub fn prepare(statement: &str) -> Result<Statement, SqlError> {
+    let raw = raw::prepare(statement)?;
+    let columns = raw.columns();
+    Ok(Statement { raw, columns })
+}
+
+impl Statement {
+    /// Run it and return its rows.
+    pub fn query(&self, params: &[Value]) -> Result<Rows, SqlError> {
+        let rows = self.raw.query(params)?;
+        Ok(Rows(RowSet {
+            columns: self.columns.clone(),
+            rows,
+        }))
+    }
+
+    /// Run it and return only the rows, without copying column metadata.
+    pub fn query_rows(&self, params: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+        self.raw.query(params)
+    }
+
+    /// Run it and return how many rows it affected.
+    pub fn execute(&self, params: &[Value]) -> Result<u64, SqlError> {
+        self.raw.execute(params)
+    }
+
+    /// Its result columns.
+    pub fn columns(&self) -> &[crate::Column] {
+        &self.columns
+    }
+}
+
 /// Rows returned by a query, with typed access by position or column name.
 #[derive(Debug, Clone)]
 pub struct Rows(pub RowSet);

@@ -3,7 +3,7 @@
 use super::convert::{Encoded, encode, value_kind};
 use super::from_pg;
 use crate::bindings::{SqlError, Value};
-use crate::pg::pool::PooledConn;
+use crate::pg::pool::{PooledConn, StmtKey};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
 /// Quotes an identifier so any name the plugin passes stays one identifier.
@@ -48,9 +48,11 @@ pub(super) async fn copy_in(
         .collect::<Vec<_>>()
         .join(", ");
     // The column types come from describing a SELECT of the same columns.
+    let probe_sql = format!("SELECT {cols_sql} FROM {table_sql} LIMIT 0");
     let probe = conn
-        .prepare_cached(
-            &format!("SELECT {cols_sql} FROM {table_sql} LIMIT 0"),
+        .statement(
+            StmtKey::Text(probe_sql.as_str().into()),
+            &probe_sql,
             statement_cache,
         )
         .await
@@ -65,9 +67,11 @@ pub(super) async fn copy_in(
             )));
         }
     }
+    let copy_sql = format!("COPY {table_sql} ({cols_sql}) FROM STDIN (FORMAT binary)");
     let copy = conn
-        .prepare_cached(
-            &format!("COPY {table_sql} ({cols_sql}) FROM STDIN (FORMAT binary)"),
+        .statement(
+            StmtKey::Text(copy_sql.as_str().into()),
+            &copy_sql,
             statement_cache,
         )
         .await

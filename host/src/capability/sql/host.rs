@@ -1,0 +1,146 @@
+//! The generated host traits of `stormdb:workload/sql`, implemented on
+//! [`SqlSession`]. Plugin-caused failures are `Ok(Err(sql-error))`; only a
+//! handle that is not in the table (a host bug or a forged handle) traps.
+
+use super::session::{SqlSession, Target};
+use super::{StatementHandle, TransactionHandle};
+use crate::bindings::stormdb::workload::sql::{
+    Host, HostStatement, HostTransaction, TransactionOptions,
+};
+use crate::bindings::{Column, RowSet, SqlError, Value};
+use wasmtime::component::Resource;
+
+type Answer<T> = wasmtime::Result<Result<T, SqlError>>;
+
+impl crate::bindings::stormdb::workload::types::Host for SqlSession {}
+
+impl Host for SqlSession {
+    async fn query(&mut self, statement: String, params: Vec<Value>) -> Answer<RowSet> {
+        Ok(SqlSession::query(self, &statement, &params).await)
+    }
+
+    async fn execute(&mut self, statement: String, params: Vec<Value>) -> Answer<u64> {
+        Ok(self.execute_text(&statement, &params).await)
+    }
+
+    async fn copy_in(
+        &mut self,
+        table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    ) -> Answer<u64> {
+        Ok(SqlSession::copy_in(self, &table, &columns, &rows).await)
+    }
+
+    async fn begin(&mut self, options: TransactionOptions) -> Answer<Resource<TransactionHandle>> {
+        match SqlSession::begin(self, options).await {
+            Ok(tx) => Ok(Ok(self.table.push(tx)?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    async fn prepare(&mut self, statement: String) -> Answer<Resource<StatementHandle>> {
+        match SqlSession::prepare(self, &statement).await {
+            Ok(h) => Ok(Ok(self.table.push(h)?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+}
+
+impl HostTransaction for SqlSession {
+    async fn query(
+        &mut self,
+        handle: Resource<TransactionHandle>,
+        statement: String,
+        params: Vec<Value>,
+    ) -> Answer<RowSet> {
+        if let Err(e) = self.live_tx(&handle)? {
+            return Ok(Err(e));
+        }
+        Ok(SqlSession::query(self, &statement, &params).await)
+    }
+
+    async fn execute(
+        &mut self,
+        handle: Resource<TransactionHandle>,
+        statement: String,
+        params: Vec<Value>,
+    ) -> Answer<u64> {
+        if let Err(e) = self.live_tx(&handle)? {
+            return Ok(Err(e));
+        }
+        Ok(self.execute_text(&statement, &params).await)
+    }
+
+    async fn copy_in(
+        &mut self,
+        handle: Resource<TransactionHandle>,
+        table: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    ) -> Answer<u64> {
+        if let Err(e) = self.live_tx(&handle)? {
+            return Ok(Err(e));
+        }
+        Ok(SqlSession::copy_in(self, &table, &columns, &rows).await)
+    }
+
+    async fn commit(&mut self, handle: Resource<TransactionHandle>) -> Answer<()> {
+        self.finish_tx(&handle, true).await
+    }
+
+    async fn rollback(&mut self, handle: Resource<TransactionHandle>) -> Answer<()> {
+        self.finish_tx(&handle, false).await
+    }
+
+    async fn drop(&mut self, handle: Resource<TransactionHandle>) -> wasmtime::Result<()> {
+        let tx = self.table.delete(handle)?;
+        self.drop_tx(tx.generation).await;
+        Ok(())
+    }
+}
+
+impl HostStatement for SqlSession {
+    async fn columns(
+        &mut self,
+        handle: Resource<StatementHandle>,
+    ) -> wasmtime::Result<Vec<Column>> {
+        Ok(self.table.get(&handle)?.columns.clone())
+    }
+
+    async fn param_count(&mut self, handle: Resource<StatementHandle>) -> wasmtime::Result<u32> {
+        Ok(u32::try_from(self.table.get(&handle)?.params.len()).unwrap_or(u32::MAX))
+    }
+
+    async fn query(
+        &mut self,
+        handle: Resource<StatementHandle>,
+        params: Vec<Value>,
+    ) -> Answer<Vec<Vec<Value>>> {
+        let (id, sql) = self.table.get(&handle)?.target_parts();
+        if let Err(e) = SqlSession::check_arity(self.table.get(&handle)?, &params) {
+            return Ok(Err(e));
+        }
+        Ok(self
+            .query_prepared(&Target::handle(id, &sql), &params)
+            .await)
+    }
+
+    async fn execute(
+        &mut self,
+        handle: Resource<StatementHandle>,
+        params: Vec<Value>,
+    ) -> Answer<u64> {
+        let (id, sql) = self.table.get(&handle)?.target_parts();
+        if let Err(e) = SqlSession::check_arity(self.table.get(&handle)?, &params) {
+            return Ok(Err(e));
+        }
+        Ok(SqlSession::execute(self, &Target::handle(id, &sql), &params).await)
+    }
+
+    async fn drop(&mut self, handle: Resource<StatementHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        self.released_handle();
+        Ok(())
+    }
+}

@@ -1,0 +1,449 @@
+//! One instance's SQL state and the statements it runs.
+
+use super::convert::{Cell, Encoded, encode};
+use super::{CallPhase, SqlLimits, StatementHandle, TransactionHandle, copy, from_pg};
+use crate::bindings::stormdb::workload::sql::{IsolationLevel, TransactionOptions};
+use crate::bindings::{Column, RowSet, SqlError, Value};
+use crate::pg::pool::{PgPool, PooledConn, StmtKey};
+use futures_util::TryStreamExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio_postgres::Statement;
+use tokio_postgres::types::Type;
+use wasmtime::component::{Resource, ResourceTable};
+
+/// Process-wide ids for prepared-statement handles.
+static NEXT_STATEMENT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Per-instance SQL state; lives in the wasm store's data.
+pub struct SqlSession {
+    pool: PgPool,
+    pub(super) limits: SqlLimits,
+    phase: CallPhase,
+    conn: Option<PooledConn>,
+    /// Generation of the open transaction, if one is open on `conn`.
+    pub(super) open_tx: Option<u64>,
+    /// A statement failed inside the open transaction, so the server has
+    /// aborted it and a COMMIT would silently roll back.
+    tx_failed: bool,
+    next_generation: u64,
+    pub(super) table: ResourceTable,
+    /// Time spent waiting for a pooled connection in the current call, if
+    /// the call took one from the pool.
+    pool_wait: Option<Duration>,
+    statements: u64,
+    handles: usize,
+    sticky: bool,
+}
+
+/// What a statement to run is: SQL text, or a prepared handle's key.
+pub(super) struct Target<'a> {
+    key: StmtKey,
+    sql: &'a str,
+}
+
+impl<'a> Target<'a> {
+    fn text(sql: &'a str) -> Self {
+        Target {
+            key: StmtKey::Text(sql.into()),
+            sql,
+        }
+    }
+
+    pub(super) fn handle(id: u64, sql: &'a str) -> Self {
+        Target {
+            key: StmtKey::Handle(id),
+            sql,
+        }
+    }
+}
+
+/// Converts an execution error, dropping the cached statement when the
+/// server says its plan went stale (the table changed under it).
+fn stale_plan(conn: &PooledConn, key: &StmtKey, e: tokio_postgres::Error) -> SqlError {
+    if e.code() == Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED) {
+        conn.forget(key);
+    }
+    from_pg(e)
+}
+
+fn columns_of(stmt: &Statement) -> Vec<Column> {
+    stmt.columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            type_name: c.type_().name().to_string(),
+            type_oid: c.type_().oid(),
+        })
+        .collect()
+}
+
+fn encode_params(types: &[Type], params: &[Value]) -> Result<Vec<Encoded>, SqlError> {
+    if types.len() != params.len() {
+        return Err(SqlError::Invalid(format!(
+            "the statement has {} parameter(s) but {} value(s) were given",
+            types.len(),
+            params.len()
+        )));
+    }
+    params
+        .iter()
+        .zip(types)
+        .enumerate()
+        .map(|(i, (v, ty))| {
+            encode(v, ty).map_err(|e| SqlError::Invalid(format!("parameter ${}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+impl SqlSession {
+    /// A session drawing connections from `pool`.
+    pub fn new(pool: PgPool, limits: SqlLimits) -> Self {
+        SqlSession {
+            pool,
+            limits,
+            phase: CallPhase::Describe,
+            conn: None,
+            open_tx: None,
+            tx_failed: false,
+            next_generation: 1,
+            table: ResourceTable::new(),
+            pool_wait: None,
+            statements: 0,
+            handles: 0,
+            sticky: false,
+        }
+    }
+
+    /// Keep the connection from one call to the next instead of returning
+    /// it to the pool: for instances that have a connection to themselves
+    /// (no more workers than connections), which then skip the pool.
+    pub fn set_sticky(&mut self, sticky: bool) {
+        self.sticky = sticky;
+    }
+
+    /// Prepare for an exported call in `phase`.
+    pub fn begin_call(&mut self, phase: CallPhase) {
+        self.phase = phase;
+        self.pool_wait = None;
+        self.statements = 0;
+    }
+
+    /// Finish an exported call: roll back a transaction left open, give the
+    /// connection back (or drop it if it is unusable), and return how long
+    /// the call waited for a pooled connection, if it took one.
+    pub async fn end_call(&mut self) -> Option<Duration> {
+        self.tx_failed = false;
+        if self.open_tx.take().is_some()
+            && let Some(conn) = self.conn.as_ref()
+            && conn.client().batch_execute("ROLLBACK").await.is_err()
+            && let Some(conn) = self.conn.take()
+        {
+            // A connection that cannot roll back must not serve anyone else.
+            conn.discard();
+        }
+        if !self.sticky || self.conn.as_ref().is_some_and(|c| c.client().is_closed()) {
+            self.conn = None;
+        }
+        self.phase = CallPhase::Describe;
+        self.pool_wait.take()
+    }
+
+    /// Forget the connection: for an instance that trapped or was abandoned
+    /// mid-statement, whose connection state is unknown. The statement it
+    /// may still be running is cancelled.
+    pub fn abandon(&mut self) {
+        self.open_tx = None;
+        self.tx_failed = false;
+        if let Some(conn) = self.conn.take() {
+            conn.cancel_and_discard();
+        }
+    }
+
+    /// Statements run in the current call.
+    pub fn statements(&self) -> u64 {
+        self.statements
+    }
+
+    async fn connection(&mut self) -> Result<&PooledConn, SqlError> {
+        if self.phase == CallPhase::Describe {
+            return Err(SqlError::Denied(
+                "SQL is not available in describe".to_string(),
+            ));
+        }
+        if self.conn.is_none() {
+            let started = Instant::now();
+            let conn = self.pool.get().await;
+            *self.pool_wait.get_or_insert(Duration::ZERO) += started.elapsed();
+            self.conn = Some(conn?);
+        }
+        self.statements += 1;
+        self.conn
+            .as_ref()
+            .ok_or_else(|| SqlError::Connection("no connection".into()))
+    }
+
+    async fn statement(
+        &mut self,
+        target: &Target<'_>,
+    ) -> Result<(Statement, &PooledConn), SqlError> {
+        if target.sql.trim().is_empty() {
+            return Err(SqlError::Invalid("empty statement".into()));
+        }
+        let cap = self.limits.statement_cache;
+        let conn = self.connection().await?;
+        let stmt = conn
+            .statement(target.key.clone(), target.sql, cap)
+            .await
+            .map_err(from_pg)?;
+        Ok((stmt, conn))
+    }
+
+    /// Remembers a failure inside an open transaction (see `tx_failed`).
+    fn note<T>(&mut self, r: Result<T, SqlError>) -> Result<T, SqlError> {
+        if r.is_err() && self.open_tx.is_some() {
+            self.tx_failed = true;
+        }
+        r
+    }
+
+    /// `query` with SQL text: rows and their column metadata.
+    pub(super) async fn query(&mut self, sql: &str, params: &[Value]) -> Result<RowSet, SqlError> {
+        let r = self.fetch(&Target::text(sql), params).await;
+        let r = r.map(|(columns, rows)| RowSet { columns, rows });
+        self.note(r)
+    }
+
+    /// A prepared statement's rows.
+    pub(super) async fn query_prepared(
+        &mut self,
+        target: &Target<'_>,
+        params: &[Value],
+    ) -> Result<Vec<Vec<Value>>, SqlError> {
+        let r = self.fetch(target, params).await.map(|(_, rows)| rows);
+        self.note(r)
+    }
+
+    async fn fetch(
+        &mut self,
+        target: &Target<'_>,
+        params: &[Value],
+    ) -> Result<(Vec<Column>, Vec<Vec<Value>>), SqlError> {
+        let limits = self.limits.clone();
+        let want_columns = matches!(target.key, StmtKey::Text(_));
+        let (stmt, conn) = self.statement(target).await?;
+        let encoded = encode_params(stmt.params(), params)?;
+        let stream = conn
+            .client()
+            .query_raw(&stmt, encoded.iter())
+            .await
+            .map_err(|e| stale_plan(conn, &target.key, e))?;
+        let ncols = stmt.columns().len();
+        let mut rows = Vec::new();
+        let mut bytes: u64 = 0;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(row) = stream.try_next().await.map_err(from_pg)? {
+            if rows.len() as u64 >= limits.max_result_rows {
+                return Err(SqlError::Limit(format!(
+                    "the result has more than {} rows (the per-result row limit)",
+                    limits.max_result_rows
+                )));
+            }
+            let mut cells = Vec::with_capacity(ncols);
+            for i in 0..ncols {
+                let Cell(v, len) = row.try_get::<_, Cell>(i).map_err(|e| {
+                    SqlError::Invalid(format!("column {}: {e}", stmt.columns()[i].name()))
+                })?;
+                bytes += len as u64;
+                cells.push(v);
+            }
+            if bytes > limits.max_result_bytes {
+                return Err(SqlError::Limit(format!(
+                    "the result has more than {} bytes (the per-result byte limit)",
+                    limits.max_result_bytes
+                )));
+            }
+            rows.push(cells);
+        }
+        let columns = if want_columns {
+            columns_of(&stmt)
+        } else {
+            Vec::new()
+        };
+        Ok((columns, rows))
+    }
+
+    /// `execute` with SQL text or a prepared statement.
+    pub(super) async fn execute(
+        &mut self,
+        target: &Target<'_>,
+        params: &[Value],
+    ) -> Result<u64, SqlError> {
+        let r = self.execute_inner(target, params).await;
+        self.note(r)
+    }
+
+    /// `execute` with SQL text.
+    pub(super) async fn execute_text(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<u64, SqlError> {
+        self.execute(&Target::text(sql), params).await
+    }
+
+    async fn execute_inner(
+        &mut self,
+        target: &Target<'_>,
+        params: &[Value],
+    ) -> Result<u64, SqlError> {
+        let (stmt, conn) = self.statement(target).await?;
+        let encoded = encode_params(stmt.params(), params)?;
+        conn.client()
+            .execute_raw(&stmt, encoded.iter())
+            .await
+            .map_err(|e| stale_plan(conn, &target.key, e))
+    }
+
+    /// `copy-in`.
+    pub(super) async fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<u64, SqlError> {
+        let cap = self.limits.statement_cache;
+        let r = match self.connection().await {
+            Ok(conn) => copy::copy_in(conn, cap, table, columns, rows).await,
+            Err(e) => Err(e),
+        };
+        self.note(r)
+    }
+
+    /// `prepare`: checks the statement on a connection now and returns its
+    /// handle.
+    pub(super) async fn prepare(&mut self, sql: &str) -> Result<StatementHandle, SqlError> {
+        if self.handles >= self.limits.max_statement_handles {
+            return Err(SqlError::Limit(format!(
+                "more than {} prepared statements held at once",
+                self.limits.max_statement_handles
+            )));
+        }
+        let id = NEXT_STATEMENT_ID.fetch_add(1, Ordering::Relaxed);
+        let sql: Arc<str> = sql.into();
+        let target = Target {
+            key: StmtKey::Handle(id),
+            sql: &sql,
+        };
+        let r = self.statement(&target).await.map(|(stmt, _)| stmt);
+        let stmt = self.note(r)?;
+        self.handles += 1;
+        Ok(StatementHandle {
+            id,
+            columns: columns_of(&stmt),
+            params: stmt.params().to_vec(),
+            sql: sql.clone(),
+        })
+    }
+
+    /// A statement handle was dropped.
+    pub(super) fn released_handle(&mut self) {
+        self.handles = self.handles.saturating_sub(1);
+    }
+
+    /// `begin`.
+    pub(super) async fn begin(
+        &mut self,
+        options: TransactionOptions,
+    ) -> Result<TransactionHandle, SqlError> {
+        if self.open_tx.is_some() {
+            return Err(SqlError::Invalid(
+                "a transaction is already open in this call".into(),
+            ));
+        }
+        let sql = match (options.isolation, options.read_only) {
+            (IsolationLevel::Default, false) => "BEGIN",
+            (IsolationLevel::Default, true) => "BEGIN READ ONLY",
+            (IsolationLevel::ReadCommitted, false) => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            (IsolationLevel::ReadCommitted, true) => {
+                "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY"
+            }
+            (IsolationLevel::RepeatableRead, false) => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            (IsolationLevel::RepeatableRead, true) => {
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            }
+            (IsolationLevel::Serializable, false) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            (IsolationLevel::Serializable, true) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY",
+        };
+        self.execute_text(sql, &[]).await?;
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.open_tx = Some(generation);
+        self.tx_failed = false;
+        Ok(TransactionHandle { generation })
+    }
+
+    /// Checks that `handle` names the transaction open now.
+    pub(super) fn live_tx(
+        &self,
+        handle: &Resource<TransactionHandle>,
+    ) -> wasmtime::Result<Result<(), SqlError>> {
+        let tx = self.table.get(handle)?;
+        Ok(if self.open_tx == Some(tx.generation) {
+            Ok(())
+        } else {
+            Err(SqlError::Invalid(
+                "the transaction is already committed or rolled back".into(),
+            ))
+        })
+    }
+
+    /// `commit` or `rollback` of the transaction `handle` names.
+    pub(super) async fn finish_tx(
+        &mut self,
+        handle: &Resource<TransactionHandle>,
+        commit: bool,
+    ) -> wasmtime::Result<Result<(), SqlError>> {
+        if let Err(e) = self.live_tx(handle)? {
+            return Ok(Err(e));
+        }
+        // Whatever the server answers, the transaction is over.
+        self.open_tx = None;
+        let failed = std::mem::take(&mut self.tx_failed);
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        let result = self.execute_text(sql, &[]).await.map(|_| ());
+        if failed && commit && result.is_ok() {
+            return Ok(Err(SqlError::Invalid(
+                "COMMIT after a failed statement: the server rolled the transaction back".into(),
+            )));
+        }
+        Ok(result)
+    }
+
+    /// The transaction resource was dropped: roll it back if still open.
+    pub(super) async fn drop_tx(&mut self, generation: u64) {
+        if self.open_tx == Some(generation) {
+            self.open_tx = None;
+            self.tx_failed = false;
+            if let Err(e) = self.execute_text("ROLLBACK", &[]).await {
+                tracing::debug!("rollback of a dropped transaction failed: {e:?}");
+                if let Some(conn) = self.conn.take() {
+                    conn.discard();
+                }
+            }
+        }
+    }
+
+    /// Parameter types of a prepared handle, to check arity before running.
+    pub(super) fn check_arity(handle: &StatementHandle, params: &[Value]) -> Result<(), SqlError> {
+        if handle.params.len() != params.len() {
+            return Err(SqlError::Invalid(format!(
+                "the statement has {} parameter(s) but {} value(s) were given",
+                handle.params.len(),
+                params.len()
+            )));
+        }
+        Ok(())
+    }
+}
