@@ -43,14 +43,30 @@ def timed(cmd):
     return out.stdout + out.stderr, cpu
 
 
-def run_pgbench(pgbench, conninfo, mode, clients, seconds):
+def run_pgbench(pgbench, conninfo, mode, clients, seconds, logdir):
+    """pgbench's tps, CPU per transaction, and the spread of its per-client
+    transaction counts, estimated from a 5% sample of its transaction log."""
     script = ["-S"] if mode == "select-only" else []
+    prefix = os.path.join(logdir, "pgb")
+    for f in glob.glob(prefix + "*"):
+        os.remove(f)
     cmd = [pgbench, *script, "-M", "prepared", "-c", str(clients), "-j", "2",
-           "-T", str(seconds), "-n", conninfo]
+           "-T", str(seconds), "-n", "-l", "--sampling-rate=0.05",
+           "--log-prefix", prefix, conninfo]
     out, cpu = timed(cmd)
     tps = float(re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out).group(1))
     txns = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-    return tps, cpu / max(txns, 1)
+    counts = {}
+    for f in glob.glob(prefix + "*"):
+        with open(f) as log:
+            for line in log:
+                client = line.split(" ", 1)[0]
+                counts[client] = counts.get(client, 0) + 1
+    spread = 0.0
+    if counts:
+        c = list(counts.values())
+        spread = (max(c) - min(c)) / (sum(c) / len(c))
+    return tps, cpu / max(txns, 1), spread
 
 
 def run_stormdb(stormdb, conninfo, mode, clients, seconds, report):
@@ -91,19 +107,23 @@ def main():
         plan += [("tpcb-like", int(c)) for c in args.tpcb_clients.split(",") if c]
         print(f"pgbench: {pgbench}; scale {args.scale}; {args.seconds} s per run; "
               f"{args.rounds} rounds; cores: {os.cpu_count()}")
+        print("spread = (max - min) / mean of per-client (pgbench, 5% sample) or "
+              "per-worker (stormdb) transaction counts")
         print(f"{'round':>5} {'mode':<12} {'C':>3} {'pgbench tps':>12} {'stormdb tps':>12} "
-              f"{'ratio':>6} {'pgb µs cpu/tx':>13} {'sdb µs cpu/tx':>13} {'spread':>7} {'errs':>5}")
+              f"{'ratio':>6} {'pgb µs cpu/tx':>13} {'sdb µs cpu/tx':>13} {'pgb spread':>10} "
+              f"{'sdb spread':>10} {'errs':>5}")
         ratios = {}
         for rnd in range(1, args.rounds + 1):
             for mode, c in plan:
-                p_tps, p_cpu = run_pgbench(pgbench, conninfo, mode, c, args.seconds)
+                p_tps, p_cpu, p_spread = run_pgbench(pgbench, conninfo, mode, c, args.seconds, tmp)
                 s_tps, s_cpu, spread, errs = run_stormdb(
                     args.stormdb, conninfo, mode, c, args.seconds,
                     os.path.join(tmp, f"{mode}-{c}-{rnd}.json"))
                 ratio = s_tps / p_tps if p_tps else 0.0
                 ratios.setdefault((mode, c), []).append(ratio)
                 print(f"{rnd:>5} {mode:<12} {c:>3} {p_tps:>12.1f} {s_tps:>12.1f} {ratio:>6.3f} "
-                      f"{p_cpu * 1e6:>13.1f} {s_cpu * 1e6:>13.1f} {spread:>7.1%} {errs:>5}",
+                      f"{p_cpu * 1e6:>13.1f} {s_cpu * 1e6:>13.1f} {p_spread:>10.1%} "
+                      f"{spread:>10.1%} {errs:>5}",
                       flush=True)
         print("median ratio stormdb/pgbench:")
         for (mode, c), rs in ratios.items():

@@ -71,8 +71,15 @@ fn server_version(db: &tokio_postgres::Config) -> anyhow::Result<String> {
     })
 }
 
+/// What a run will do, checked against the plugin's `describe`.
+struct Choice {
+    mode: String,
+    scale: u32,
+    params: Vec<(String, String)>,
+}
+
 /// Mode, scale and full parameter list, checked against `describe`.
-fn choose(info: &Info, cfg: &RunConfig) -> anyhow::Result<(String, u32, Vec<(String, String)>)> {
+fn choose(info: &Info, cfg: &RunConfig) -> anyhow::Result<Choice> {
     let modes: Vec<&str> = info.modes.iter().map(|m| m.name.as_str()).collect();
     let mode = match &cfg.mode {
         Some(m) if modes.contains(&m.as_str()) => m.clone(),
@@ -109,7 +116,11 @@ fn choose(info: &Info, cfg: &RunConfig) -> anyhow::Result<(String, u32, Vec<(Str
             }
         }
     }
-    Ok((mode, scale, params))
+    Ok(Choice {
+        mode,
+        scale,
+        params,
+    })
 }
 
 fn env_map() -> BTreeMap<String, String> {
@@ -164,7 +175,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let version =
         server_version(&db).with_context(|| format!("cannot reach the database at {target}"))?;
     let info = runner::describe(&runtime, &db, describe_limits()).map_err(|e| anyhow!(e))?;
-    let (mode, scale, params) = choose(&info, &cfg)?;
+    let Choice {
+        mode,
+        scale,
+        params,
+    } = choose(&info, &cfg)?;
     let seed = cfg.seed.unwrap_or_else(runner::seed::random_seed);
 
     let spec = RunSpec {

@@ -135,13 +135,12 @@ fn server_command(bin: &Path, run_as: Option<&RunAs>, die_with_parent: bool) -> 
     // prctl, getppid); it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
-            if let Some((uid, gid)) = ids {
-                if libc::setgroups(0, std::ptr::null()) != 0
+            if let Some((uid, gid)) = ids
+                && (libc::setgroups(0, std::ptr::null()) != 0
                     || libc::setgid(gid) != 0
-                    || libc::setuid(uid) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
+                    || libc::setuid(uid) != 0)
+            {
+                return Err(std::io::Error::last_os_error());
             }
             // Set after the credential change, which would clear it.
             if die_with_parent {

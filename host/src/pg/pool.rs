@@ -137,7 +137,9 @@ impl PooledConn {
         if let Some(s) = self.cached(&key) {
             return Ok(s);
         }
-        let stmt = self.obj.client.prepare(sql).await?;
+        // Boxed: the miss path's future is large and rare, and would
+        // otherwise be part of (and copied with) every call's future.
+        let stmt = Box::pin(self.obj.client.prepare(sql)).await?;
         if let Ok(mut map) = self.obj.statements.lock() {
             if map.len() >= cap {
                 map.clear();

@@ -215,11 +215,12 @@ pub fn measured(recorder: &Recorder, elapsed: Duration, dropped_log_lines: u64) 
         })
         .collect();
     workers.sort_by_key(|w| w.id);
+    let overall = recorder.overall();
     let mut warnings = Vec::new();
-    if recorder.overall.clamped() > 0 {
+    if overall.clamped() > 0 {
         warnings.push(format!(
             "{} latencies exceeded one hour and were recorded as one hour",
-            recorder.overall.clamped()
+            overall.clamped()
         ));
     }
     MeasuredParts {
@@ -232,7 +233,7 @@ pub fn measured(recorder: &Recorder, elapsed: Duration, dropped_log_lines: u64) 
             replaced_instances: recorder.replacements(),
             dropped_log_lines,
         },
-        latency_ms: recorder.overall.summary(),
+        latency_ms: overall.summary(),
         pool_wait_ms: recorder.pool_wait.summary(),
         operations,
         errors,

@@ -21,6 +21,8 @@ use crate::config::{SetupMode, StopAfter};
 use crate::metrics::Recorder;
 use crate::pg::pool::PgPool;
 use crate::sandbox::{CallLimits, PluginRuntime};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use seed::SeedPhase;
 use shards::{POOL_WAIT_TIMEOUT, ids_for, share};
 use std::cell::RefCell;
@@ -446,17 +448,31 @@ fn run_shard(
                 worker::run(env, &ctx, inst, &slot, window, quota).await
             }
         });
-        let ends = futures_util::future::join_all(runs).await;
-        finished.set(true);
+        // FuturesUnordered polls only the workers that were woken; join_all
+        // polls all of them on every wake below 30 futures, and each poll
+        // of a waiting step resumes its wasm fiber.
+        let mut running: FuturesUnordered<_> = runs.collect();
         let mut last_done = None;
         let mut dropped = 0;
-        for end in ends {
-            let end = end?;
-            last_done = last_done.max(end.last_done);
-            dropped += end.dropped_log_lines;
+        let mut first_error = None;
+        while let Some(end) = running.next().await {
+            match end {
+                Ok(end) => {
+                    last_done = last_done.max(end.last_done);
+                    dropped += end.dropped_log_lines;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        finished.set(true);
+        drop(running);
+        if let Some(e) = first_error {
+            return Err(e);
         }
         Ok(ShardOutput {
-            recorder: recorder.into_inner(),
+            recorder: recorder.take(),
             last_done,
             dropped_log_lines: dropped,
         })

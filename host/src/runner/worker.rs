@@ -102,6 +102,60 @@ pub async fn start_instance(env: &WorkerEnv<'_>, ctx: &Context) -> Result<Plugin
     }
 }
 
+/// Records one measured step; returns the call error when the instance
+/// must be replaced.
+fn record(
+    env: &WorkerEnv<'_>,
+    id: u32,
+    latency: std::time::Duration,
+    result: Result<
+        crate::sandbox::Called<Result<crate::bindings::Outcome, crate::bindings::StepError>>,
+        CallError,
+    >,
+) -> Option<CallError> {
+    let mut rec = env.recorder.borrow_mut();
+    match result {
+        Ok(called) => {
+            if let Some(wait) = called.pool_wait {
+                rec.pool_wait(wait);
+            }
+            match called.value {
+                Ok(outcome) => {
+                    rec.success(id, &outcome.operation, latency, outcome.rolled_back);
+                    env.counters.done.fetch_add(1, Ordering::Relaxed);
+                    env.counters
+                        .latency_us
+                        .fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+                }
+                Err(step_error) => {
+                    let (kind, state, msg) = classify(&step_error.error);
+                    rec.failure(
+                        id,
+                        Some(&step_error.operation),
+                        kind,
+                        state.as_deref(),
+                        &msg,
+                    );
+                    env.counters.failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            None
+        }
+        Err(call_error) => {
+            rec.failure(
+                id,
+                None,
+                call_error_kind(&call_error),
+                None,
+                &call_error.to_string(),
+            );
+            rec.replaced(id);
+            env.counters.failed.fetch_add(1, Ordering::Relaxed);
+            Some(call_error)
+        }
+    }
+}
+
 /// How a worker's run ended.
 pub struct WorkerEnd {
     /// When its last measured step completed.
@@ -154,48 +208,11 @@ pub async fn run(
         measured += 1;
         last_done = Some(end);
         let latency = end - start;
-        let mut rec = env.recorder.borrow_mut();
-        match result {
-            Ok(called) => {
-                if let Some(wait) = called.pool_wait {
-                    rec.pool_wait(wait);
-                }
-                match called.value {
-                    Ok(outcome) => {
-                        rec.success(id, &outcome.operation, latency, outcome.rolled_back);
-                        env.counters.done.fetch_add(1, Ordering::Relaxed);
-                        env.counters
-                            .latency_us
-                            .fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
-                    }
-                    Err(step_error) => {
-                        let (kind, state, msg) = classify(&step_error.error);
-                        rec.failure(
-                            id,
-                            Some(&step_error.operation),
-                            kind,
-                            state.as_deref(),
-                            &msg,
-                        );
-                        env.counters.failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            Err(call_error) => {
-                rec.failure(
-                    id,
-                    None,
-                    call_error_kind(&call_error),
-                    None,
-                    &call_error.to_string(),
-                );
-                rec.replaced(id);
-                env.counters.failed.fetch_add(1, Ordering::Relaxed);
-                drop(rec);
-                tracing::warn!("worker {id}: {call_error}; replacing its instance");
-                dropped += inst.dropped_log_lines();
-                inst = start_instance(env, ctx).await?;
-            }
+        let failed_call = record(env, id, latency, result);
+        if let Some(call_error) = failed_call {
+            tracing::warn!("worker {id}: {call_error}; replacing its instance");
+            dropped += inst.dropped_log_lines();
+            inst = start_instance(env, ctx).await?;
         }
     }
     Ok(WorkerEnd {

@@ -150,7 +150,12 @@ impl PluginInstance {
     ) -> Result<Called<T>, CallError> {
         match outcome {
             Ok(Ok(value)) => {
-                let pool_wait = self.store.data_mut().sql.end_call().await;
+                let sql = &mut self.store.data_mut().sql;
+                let pool_wait = if sql.has_open_tx() {
+                    sql.end_call().await
+                } else {
+                    sql.finish_call()
+                };
                 Ok(Called { value, pool_wait })
             }
             Ok(Err(e)) => {

@@ -417,11 +417,11 @@ impl Workload for Probe {
             "tx" => transactions(&mut self.rng, self.worker)?,
             "prepared" => prepared(&mut self.rng, self.worker)?,
             "fail" => {
-                let divisor = i64::from(self.steps % self.every != 0);
+                let divisor = i64::from(!self.steps.is_multiple_of(self.every));
                 sql::query("SELECT 1 / $1::int4", &[divisor.into()]).op(&op)?;
             }
             "panic" => {
-                if self.steps % self.every == 0 {
+                if self.steps.is_multiple_of(self.every) {
                     panic!("probe panics on purpose at step {}", self.steps);
                 }
                 sql::query("SELECT 1", &[]).op(&op)?;

@@ -25,6 +25,9 @@ const PG_EPOCH_OFFSET_DAYS: i32 = 10_957;
 #[derive(Debug)]
 pub(crate) enum Encoded {
     Null,
+    /// int4 and int8 without a buffer of their own: the hot path.
+    Int4(i32),
+    Int8(i64),
     Binary(BytesMut),
     /// PostgreSQL text format: the server parses it with the type's input
     /// function, which is how `text` values reach types without a case.
@@ -35,6 +38,14 @@ impl ToSql for Encoded {
     fn to_sql(&self, _ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
         match self {
             Encoded::Null => Ok(IsNull::Yes),
+            Encoded::Int4(v) => {
+                pg::int4_to_sql(*v, out);
+                Ok(IsNull::No)
+            }
+            Encoded::Int8(v) => {
+                pg::int8_to_sql(*v, out);
+                Ok(IsNull::No)
+            }
             Encoded::Binary(b) => {
                 out.extend_from_slice(b);
                 Ok(IsNull::No)
@@ -163,6 +174,14 @@ fn int_in_range<T: TryFrom<i64>>(v: i64, ty: &Type) -> Result<T, String> {
 
 /// Encodes `value` for a placeholder of type `ty`.
 pub(crate) fn encode(value: &Value, ty: &Type) -> Result<Encoded, String> {
+    // The hot case, integers into int4/int8 columns, by OID.
+    if let Value::Int8(v) = value {
+        match ty.oid() {
+            20 => return Ok(Encoded::Int8(*v)),
+            23 => return Ok(Encoded::Int4(int_in_range::<i32>(*v, ty)?)),
+            _ => {}
+        }
+    }
     let wt = wire_type(ty);
     let enc = match value {
         Value::Null => Encoded::Null,
@@ -380,6 +399,17 @@ impl<'a> FromSql<'a> for Cell {
 }
 
 fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
+    // The common scalar types by OID first: one integer match instead of
+    // resolving the type's kind and comparing `Type`s.
+    match ty.oid() {
+        16 => return Ok(Value::Boolean(pg::bool_from_sql(raw)?)),
+        20 => return Ok(Value::Int8(pg::int8_from_sql(raw)?)),
+        21 => return Ok(Value::Int8(i64::from(pg::int2_from_sql(raw)?))),
+        23 => return Ok(Value::Int8(i64::from(pg::int4_from_sql(raw)?))),
+        701 => return Ok(Value::Float8(pg::float8_from_sql(raw)?)),
+        25 | 1043 => return Ok(Value::Text(pg::text_from_sql(raw)?.to_string())),
+        _ => {}
+    }
     let wt = wire_type(ty);
     let v = match *wt {
         Type::BOOL => Value::Boolean(pg::bool_from_sql(raw)?),
@@ -415,17 +445,17 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         }
         Type::TIME => Value::Time(pg::time_from_sql(raw)?),
         Type::UUID => Value::Uuid(format_uuid(&pg::uuid_from_sql(raw)?)),
-        Type::FLOAT4_ARRAY => decode_array(raw, |b| pg::float4_from_sql(b))
+        Type::FLOAT4_ARRAY => decode_array(raw, pg::float4_from_sql)
             .map_or_else(|| Value::Raw(raw.to_vec()), Value::Float4Array),
-        Type::FLOAT8_ARRAY => decode_array(raw, |b| pg::float8_from_sql(b))
+        Type::FLOAT8_ARRAY => decode_array(raw, pg::float8_from_sql)
             .map_or_else(|| Value::Raw(raw.to_vec()), Value::Float8Array),
         Type::INT2_ARRAY => decode_array(raw, |b| pg::int2_from_sql(b).map(i64::from))
             .map_or_else(|| Value::Raw(raw.to_vec()), Value::Int8Array),
         Type::INT4_ARRAY => decode_array(raw, |b| pg::int4_from_sql(b).map(i64::from))
             .map_or_else(|| Value::Raw(raw.to_vec()), Value::Int8Array),
-        Type::INT8_ARRAY => decode_array(raw, |b| pg::int8_from_sql(b))
+        Type::INT8_ARRAY => decode_array(raw, pg::int8_from_sql)
             .map_or_else(|| Value::Raw(raw.to_vec()), Value::Int8Array),
-        Type::BOOL_ARRAY => decode_array(raw, |b| pg::bool_from_sql(b))
+        Type::BOOL_ARRAY => decode_array(raw, pg::bool_from_sql)
             .map_or_else(|| Value::Raw(raw.to_vec()), Value::BooleanArray),
         Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY | Type::NAME_ARRAY => {
             decode_array(raw, |b| pg::text_from_sql(b).map(str::to_string))

@@ -35,6 +35,10 @@ pub struct SqlSession {
     statements: u64,
     handles: usize,
     sticky: bool,
+    /// Prepared-statement handles resolved on the current connection: a
+    /// short list scanned before the connection's shared cache, valid
+    /// while `conn` stays the same connection.
+    local_statements: Vec<(u64, Statement)>,
 }
 
 /// What a statement to run is: SQL text, or a prepared handle's key.
@@ -113,6 +117,7 @@ impl SqlSession {
             statements: 0,
             handles: 0,
             sticky: false,
+            local_statements: Vec::new(),
         }
     }
 
@@ -134,20 +139,44 @@ impl SqlSession {
     /// connection back (or drop it if it is unusable), and return how long
     /// the call waited for a pooled connection, if it took one.
     pub async fn end_call(&mut self) -> Option<Duration> {
-        self.tx_failed = false;
-        if self.open_tx.take().is_some()
-            && let Some(conn) = self.conn.as_ref()
-            && conn.client().batch_execute("ROLLBACK").await.is_err()
-            && let Some(conn) = self.conn.take()
-        {
-            // A connection that cannot roll back must not serve anyone else.
-            conn.discard();
+        if self.open_tx.is_some() {
+            self.rollback_leftover().await;
         }
+        self.finish_call()
+    }
+
+    /// The synchronous part of [`SqlSession::end_call`], all a call needs
+    /// when it left no transaction open (see [`SqlSession::has_open_tx`]).
+    pub fn finish_call(&mut self) -> Option<Duration> {
+        self.tx_failed = false;
         if !self.sticky || self.conn.as_ref().is_some_and(|c| c.client().is_closed()) {
-            self.conn = None;
+            self.release_conn();
         }
         self.phase = CallPhase::Describe;
         self.pool_wait.take()
+    }
+
+    /// True while the plugin has a transaction open.
+    pub fn has_open_tx(&self) -> bool {
+        self.open_tx.is_some()
+    }
+
+    async fn rollback_leftover(&mut self) {
+        self.open_tx = None;
+        if let Some(conn) = self.conn.as_ref()
+            && conn.client().batch_execute("ROLLBACK").await.is_err()
+        {
+            // A connection that cannot roll back must not serve anyone else.
+            if let Some(conn) = self.conn.take() {
+                conn.discard();
+            }
+            self.local_statements.clear();
+        }
+    }
+
+    fn release_conn(&mut self) {
+        self.conn = None;
+        self.local_statements.clear();
     }
 
     /// Forget the connection: for an instance that trapped or was abandoned
@@ -156,6 +185,7 @@ impl SqlSession {
     pub fn abandon(&mut self) {
         self.open_tx = None;
         self.tx_failed = false;
+        self.local_statements.clear();
         if let Some(conn) = self.conn.take() {
             conn.cancel_and_discard();
         }
@@ -174,7 +204,9 @@ impl SqlSession {
         }
         if self.conn.is_none() {
             let started = Instant::now();
-            let conn = self.pool.get().await;
+            // deadpool's wait future is several KiB; boxed, it does not
+            // inflate (and get copied with) every SQL call's future.
+            let conn = Box::pin(self.pool.get()).await;
             *self.pool_wait.get_or_insert(Duration::ZERO) += started.elapsed();
             self.conn = Some(conn?);
         }
@@ -192,18 +224,54 @@ impl SqlSession {
             return Err(SqlError::Invalid("empty statement".into()));
         }
         let cap = self.limits.statement_cache;
-        let conn = self.connection().await?;
-        let stmt = conn
-            .statement(target.key.clone(), target.sql, cap)
-            .await
-            .map_err(from_pg)?;
+        if self.conn.is_none() {
+            self.local_statements.clear();
+        }
+        self.connection().await?;
+        let local = match target.key {
+            StmtKey::Handle(id) => self
+                .local_statements
+                .iter()
+                .find(|(h, _)| *h == id)
+                .map(|(_, s)| s.clone()),
+            StmtKey::Text(_) => None,
+        };
+        let stmt = match local {
+            Some(s) => s,
+            None => {
+                let conn = self
+                    .conn
+                    .as_ref()
+                    .ok_or_else(|| SqlError::Connection("no connection".into()))?;
+                let s = conn
+                    .statement(target.key.clone(), target.sql, cap)
+                    .await
+                    .map_err(from_pg)?;
+                if let StmtKey::Handle(id) = target.key
+                    && self.local_statements.len() < 32
+                {
+                    self.local_statements.push((id, s.clone()));
+                }
+                s
+            }
+        };
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| SqlError::Connection("no connection".into()))?;
         Ok((stmt, conn))
     }
 
     /// Remembers a failure inside an open transaction (see `tx_failed`).
     fn note<T>(&mut self, r: Result<T, SqlError>) -> Result<T, SqlError> {
-        if r.is_err() && self.open_tx.is_some() {
-            self.tx_failed = true;
+        if let Err(e) = &r {
+            if self.open_tx.is_some() {
+                self.tx_failed = true;
+            }
+            // A stale plan (0A000): re-resolve handles on the next use.
+            if matches!(e, SqlError::Database(d) if d.sqlstate == "0A000") {
+                self.local_statements.clear();
+            }
         }
         r
     }
@@ -445,5 +513,27 @@ impl SqlSession {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The future of every SQL call is moved into a box by wasmtime's
+    /// bindings: a few KiB here showed up as 10% of the client's CPU in
+    /// memcpy. Large, rare paths (pool waits, preparing) are boxed.
+    #[test]
+    fn sql_call_futures_stay_small() {
+        let pool = crate::pg::pool::PgPool::new(
+            tokio_postgres::Config::new(),
+            1,
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut s = super::SqlSession::new(pool, Default::default());
+        let t = super::Target::handle(1, "SELECT 1");
+        let size = std::mem::size_of_val(&s.fetch(&t, &[]));
+        assert!(size <= 1536, "fetch future is {size} bytes");
+        let size = std::mem::size_of_val(&s.execute(&t, &[]));
+        assert!(size <= 1536, "execute future is {size} bytes");
     }
 }
