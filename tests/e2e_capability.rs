@@ -119,6 +119,12 @@ fn failed_steps_are_counted_by_sqlstate_and_the_run_goes_on() {
     let report = probe(&db, "fail", &["-t", "100", "--param", "every=5"]);
     assert_eq!(u64_at(&report, "/summary/transactions"), 80, "{report}");
     assert_eq!(u64_at(&report, "/summary/errors"), 20);
+    // Counters of failed steps are dropped: one per successful step.
+    assert_eq!(u64_at(&report, "/workload/counters/steps"), 80);
+    assert_eq!(
+        report["workload"]["figures"]["counted-vs-done"]["ok"], true,
+        "{report}"
+    );
     assert_eq!(u64_at(&report, "/operations/fail/errors"), 20);
     let e = &report["errors"][0];
     assert_eq!(e["kind"], "database");

@@ -248,6 +248,11 @@ fn warmup_steps_are_not_counted() {
     assert!((0.99..1.2).contains(&elapsed), "elapsed {elapsed}");
     let p50 = f64_at(&report, "/latency_ms/p50");
     assert!((10.0..15.0).contains(&p50), "p50 {p50}");
+    // Workload counters exclude the warmup too, and summarize sees them.
+    assert_eq!(u64_at(&report, "/workload/counters/steps"), n);
+    let per_s = f64_at(&report, "/workload/figures/counted-steps-per-s/value");
+    let tps = f64_at(&report, "/summary/tps");
+    assert!((per_s - tps).abs() < 0.01 * tps, "{per_s} vs {tps}");
 }
 
 #[test]

@@ -211,6 +211,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
 
     let m = report::measured(&result.recorder, result.elapsed, result.dropped_log_lines);
     warnings.extend(m.warnings);
+    if let Some(e) = &result.summarize_error {
+        warnings.push(e.clone());
+    }
     let (status, error) = match &result.status {
         RunStatus::Completed => ("completed", None),
         RunStatus::Interrupted => ("interrupted", None),
@@ -233,6 +236,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             mode,
             scale,
             params: params.into_iter().collect(),
+            counters: result.recorder.counters.clone(),
+            figures: result
+                .figures
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        report::FigureRow {
+                            value: f.value,
+                            unit: f.unit.clone(),
+                            expected: f.expected.clone(),
+                            ok: f.ok,
+                        },
+                    )
+                })
+                .collect(),
         },
         config: ConfigSection {
             workers: cfg.workers,

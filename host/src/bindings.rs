@@ -15,7 +15,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::stormdb::workload::workload::{
-    Context, Info, Outcome, StepError, WorkloadError,
+    Context, Figure, Info, OperationSummary, Outcome, RunSummary, StepError, WorkloadError,
 };
 pub use self::stormdb::workload::types::{Column, DatabaseError, RowSet, SqlError, Value};
 

@@ -3,4 +3,5 @@
 //! generated host traits on its own state.
 
 pub mod log;
+pub mod metrics;
 pub mod sql;

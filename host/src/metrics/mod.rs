@@ -71,6 +71,8 @@ pub struct Recorder {
     pub workers: HashMap<u32, WorkerStats>,
     /// Errors by kind and SQLSTATE.
     pub errors: ErrorTally,
+    /// Workload-defined counters.
+    pub counters: std::collections::BTreeMap<String, u64>,
 }
 
 impl Default for Recorder {
@@ -88,7 +90,24 @@ impl Recorder {
             index: HashMap::new(),
             workers: HashMap::new(),
             errors: ErrorTally::default(),
+            counters: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Adds to a workload-defined counter; past [`MAX_OPERATIONS`] names,
+    /// new ones share [`OTHER_OPERATIONS`].
+    pub fn count(&mut self, name: &str, delta: u64) {
+        if let Some(v) = self.counters.get_mut(name) {
+            *v = v.saturating_add(delta);
+            return;
+        }
+        let name = if self.counters.len() >= MAX_OPERATIONS {
+            OTHER_OPERATIONS
+        } else {
+            name
+        };
+        let v = self.counters.entry(name.to_string()).or_insert(0);
+        *v = v.saturating_add(delta);
     }
 
     fn op(&mut self, name: &str) -> &mut OpStats {
@@ -206,6 +225,9 @@ impl Recorder {
             mine.replacements += w.replacements;
         }
         self.errors.merge(&other.errors);
+        for (name, v) in &other.counters {
+            self.count(name, *v);
+        }
     }
 }
 

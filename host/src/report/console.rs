@@ -98,6 +98,18 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    if !r.workload.figures.is_empty() {
+        let _ = writeln!(w, "workload figures:");
+        for (name, f) in &r.workload.figures {
+            let check = match (f.ok, &f.expected) {
+                (Some(true), Some(e)) => format!("  (ok, expected {e})"),
+                (Some(false), Some(e)) => format!("  (OUT OF RANGE, expected {e})"),
+                (_, Some(e)) => format!("  (expected {e})"),
+                _ => String::new(),
+            };
+            let _ = writeln!(w, "  {name}: {:.3} {}{check}", f.value, f.unit);
+        }
+    }
     if !r.errors.is_empty() {
         let _ = writeln!(w, "errors:");
         for e in &r.errors {

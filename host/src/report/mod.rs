@@ -68,6 +68,23 @@ pub struct WorkloadSection {
     pub scale: u32,
     /// Parameters, defaults filled in.
     pub params: BTreeMap<String, String>,
+    /// Counters the workload kept (`metrics.count`), over the measured window.
+    pub counters: BTreeMap<String, u64>,
+    /// Figures the workload computed after the run (`summarize`).
+    pub figures: BTreeMap<String, FigureRow>,
+}
+
+/// One workload figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureRow {
+    /// The value.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+    /// The acceptable range, in words.
+    pub expected: Option<String>,
+    /// Whether the value is acceptable.
+    pub ok: Option<bool>,
 }
 
 /// The run's settings.

@@ -128,6 +128,10 @@ pub struct RunResult {
     pub shards: u32,
     /// Plugin log lines dropped by the rate limit.
     pub dropped_log_lines: u64,
+    /// What the plugin's `summarize` reported.
+    pub figures: Vec<crate::bindings::Figure>,
+    /// Why `summarize` failed, if it did (the run's numbers still stand).
+    pub summarize_error: Option<String>,
 }
 
 /// Asks a fresh instance what the plugin is.
@@ -160,6 +164,8 @@ pub fn execute(spec: &RunSpec, stop: &StopSignal) -> RunResult {
         cleaned_up: false,
         shards: spec.shards(),
         dropped_log_lines: 0,
+        figures: Vec::new(),
+        summarize_error: None,
     };
     if spec.setup != SetupMode::None {
         match setup::run(spec, stop) {
@@ -190,6 +196,12 @@ pub fn execute(spec: &RunSpec, stop: &StopSignal) -> RunResult {
         Err(e) => {
             result.status = RunStatus::Failed(e);
             return result;
+        }
+    }
+    if !stop.abort_requested() {
+        match setup::summarize(spec, &result.recorder, result.elapsed) {
+            Ok(figures) => result.figures = figures,
+            Err(e) => result.summarize_error = Some(e),
         }
     }
     if spec.cleanup && !stop.abort_requested() {

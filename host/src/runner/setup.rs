@@ -169,6 +169,46 @@ fn load_in_parallel(spec: &RunSpec, stop: &StopSignal) -> Result<(), String> {
     })
 }
 
+/// Calls `summarize` on a fresh instance with what the run measured.
+pub fn summarize(
+    spec: &RunSpec,
+    recorder: &crate::metrics::Recorder,
+    elapsed: Duration,
+) -> Result<Vec<crate::bindings::Figure>, String> {
+    use crate::bindings::{OperationSummary, RunSummary};
+    let run = RunSummary {
+        elapsed_s: elapsed.as_secs_f64(),
+        operations: recorder
+            .ops()
+            .map(|(name, s)| OperationSummary {
+                name: name.to_string(),
+                count: s.count,
+                errors: s.errors,
+                rolled_back: s.rolled_back,
+            })
+            .collect(),
+        counters: recorder
+            .counters
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+    };
+    let ctx = spec.context(0, 1, SeedPhase::Run);
+    let name = spec.runtime.name();
+    let rt = shards::runtime().map_err(|e| format!("starting a runtime: {e}"))?;
+    rt.block_on(async {
+        let mut inst = single_instance(spec).await?;
+        match inst.summarize(&ctx, &run, spec.setup_limits).await {
+            Ok(Ok(figures)) => Ok(figures),
+            Ok(Err(e)) => Err(format!(
+                "plugin '{name}': summarize failed: {}",
+                describe_error(&e)
+            )),
+            Err(e) => Err(format!("plugin '{name}': summarize failed: {e}")),
+        }
+    })
+}
+
 /// Drops the workload's tables (`--cleanup`).
 pub fn cleanup(spec: &RunSpec) -> Result<(), String> {
     let ctx = spec.context(0, 1, SeedPhase::Load);

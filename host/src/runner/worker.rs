@@ -208,6 +208,14 @@ pub async fn run(
         measured += 1;
         last_done = Some(end);
         let latency = end - start;
+        // Counters count only for steps that succeed and are measured.
+        let counted = inst.take_counters();
+        if matches!(&result, Ok(c) if c.value.is_ok()) && !counted.is_empty() {
+            let mut rec = env.recorder.borrow_mut();
+            for (name, delta) in &counted {
+                rec.count(name, *delta);
+            }
+        }
         let failed_call = record(env, id, latency, result);
         if let Some(call_error) = failed_call {
             tracing::warn!("worker {id}: {call_error}; replacing its instance");

@@ -6,7 +6,9 @@
 use super::epoch::{CpuBudget, EpochClock};
 use super::state::HostState;
 use crate::bindings::exports::stormdb::workload::workload::Guest;
-use crate::bindings::{Context, Info, Outcome, StepError, WorkloadError, WorkloadPlugin};
+use crate::bindings::{
+    Context, Figure, Info, Outcome, RunSummary, StepError, WorkloadError, WorkloadPlugin,
+};
 use crate::capability::sql::{CallPhase, SqlSession};
 use std::time::Duration;
 use wasmtime::{Store, UpdateDeadline};
@@ -127,6 +129,25 @@ impl PluginInstance {
         &mut self.store.data_mut().sql
     }
 
+    /// The counters the last call incremented.
+    pub fn take_counters(&mut self) -> Vec<(String, u64)> {
+        self.store.data_mut().counters.take()
+    }
+
+    /// `summarize`: figures after the run.
+    pub async fn summarize(
+        &mut self,
+        ctx: &Context,
+        run: &RunSummary,
+        limits: CallLimits,
+    ) -> Result<Result<Vec<Figure>, WorkloadError>, CallError> {
+        self.prepare(CallPhase::Work, limits);
+        let guest = self.bindings.stormdb_workload_workload();
+        let r = tokio::time::timeout(limits.wall, guest.call_summarize(&mut self.store, ctx, run))
+            .await;
+        self.finish(r, limits).await.map(|c| c.value)
+    }
+
     /// Log lines this instance had dropped by the rate limit.
     pub fn dropped_log_lines(&self) -> u64 {
         self.store.data().log.dropped()
@@ -141,6 +162,7 @@ impl PluginInstance {
         let data = self.store.data_mut();
         data.cpu = CpuBudget::start(limits.cpu, now);
         data.sql.begin_call(phase);
+        data.counters.clear();
     }
 
     async fn finish<T>(

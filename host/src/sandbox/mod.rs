@@ -144,10 +144,14 @@ impl Sandbox {
         let engine = Engine::new(&engine_config())?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         add_wasi(&mut linker)?;
-        use crate::bindings::stormdb::workload::{log, sql, types};
+        use crate::bindings::stormdb::workload::{log, metrics, sql, types};
+        use crate::capability::metrics::CounterSink;
         types::add_to_linker::<HostState, HasSelf<SqlSession>>(&mut linker, |s| &mut s.sql)?;
         sql::add_to_linker::<HostState, HasSelf<SqlSession>>(&mut linker, |s| &mut s.sql)?;
         log::add_to_linker::<HostState, HasSelf<LogSink>>(&mut linker, |s| &mut s.log)?;
+        metrics::add_to_linker::<HostState, HasSelf<CounterSink>>(&mut linker, |s| {
+            &mut s.counters
+        })?;
         let clock = EpochClock::new(engine.clone());
         Ok(Sandbox {
             engine,

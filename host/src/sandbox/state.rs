@@ -4,6 +4,7 @@ use super::epoch::CpuBudget;
 use super::stdio::PluginOutput;
 use crate::bindings::stormdb::workload::log::Level;
 use crate::capability::log::LogSink;
+use crate::capability::metrics::CounterSink;
 use crate::capability::sql::SqlSession;
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
@@ -17,6 +18,8 @@ pub struct HostState {
     pub sql: SqlSession,
     /// The log capability.
     pub log: LogSink,
+    /// The metrics capability.
+    pub counters: CounterSink,
     pub(super) limits: StoreLimits,
     pub(super) cpu: CpuBudget,
 }
@@ -35,6 +38,7 @@ impl HostState {
             table: ResourceTable::new(),
             sql,
             log,
+            counters: CounterSink::default(),
             limits,
             cpu: CpuBudget::default(),
         }

@@ -3,8 +3,8 @@
 
 use stormdb_sdk::sql::{self, CopyBatcher};
 use stormdb_sdk::{
-    Context, Info, Outcome, Rng, SqlError, StepError, StepResultExt, Value, Workload,
-    WorkloadError, log,
+    Context, Figure, Info, Outcome, Rng, RunSummary, SqlError, StepError, StepResultExt, Value,
+    Workload, WorkloadError, log,
 };
 
 struct Probe {
@@ -396,6 +396,8 @@ impl Workload for Probe {
     fn step(&mut self) -> Result<Outcome, StepError> {
         self.steps += 1;
         let op = self.mode.clone();
+        // Counted by the host only if this step succeeds and is measured.
+        stormdb_sdk::metrics::count("steps", 1);
         match op.as_str() {
             "noop" => {}
             "hostcall" => match sql::query("", &[]) {
@@ -436,6 +438,24 @@ impl Workload for Probe {
             other => return Err(failed(other, format!("unknown mode '{other}'"))),
         }
         Ok(Outcome::new(&op))
+    }
+
+    fn summarize(ctx: &Context, run: &RunSummary) -> stormdb_sdk::Result<Vec<Figure>> {
+        let steps = run.counter("steps") as f64;
+        let done = run.operation(&ctx.mode).map_or(0, |o| o.count) as f64;
+        Ok(vec![
+            Figure::new(
+                "counted-steps-per-s",
+                steps / run.elapsed_s.max(1e-9),
+                "1/s",
+            ),
+            Figure::new(
+                "counted-vs-done",
+                if done > 0.0 { steps / done } else { 0.0 },
+                "",
+            )
+            .expect_between(1.0, 1.0, "exactly 1"),
+        ])
     }
 
     fn cleanup(_ctx: &Context) -> stormdb_sdk::Result<()> {

@@ -53,7 +53,8 @@ pub mod sql;
 mod value;
 
 pub use bindings::exports::stormdb::workload::workload::{
-    Context, Info, Mode, Outcome, Parameter, StepError, WorkloadError,
+    Context, Figure, Info, Mode, OperationSummary, Outcome, Parameter, RunSummary, StepError,
+    WorkloadError,
 };
 pub use bindings::stormdb::workload::types::{Column, DatabaseError, RowSet, SqlError, Value};
 pub use describe::{InfoBuilder, info};
@@ -99,9 +100,59 @@ pub trait Workload: Sized + 'static {
     /// Run one unit of work.
     fn step(&mut self) -> core::result::Result<Outcome, StepError>;
 
+    /// Figures computed after the run from the host's totals (and, if
+    /// wanted, from the database): tpmC, a spec's sanity checks, ...
+    fn summarize(_ctx: &Context, _run: &RunSummary) -> Result<Vec<Figure>> {
+        Ok(Vec::new())
+    }
+
     /// Drop what setup created.
     fn cleanup(_ctx: &Context) -> Result<()> {
         Ok(())
+    }
+}
+
+impl Figure {
+    /// A figure without an expected range.
+    pub fn new(name: &str, value: f64, unit: &str) -> Self {
+        Figure {
+            name: name.to_string(),
+            value,
+            unit: unit.to_string(),
+            expected: None,
+            ok: None,
+        }
+    }
+
+    /// The same figure checked against `lo..=hi`, described as `range`.
+    pub fn expect_between(mut self, lo: f64, hi: f64, range: &str) -> Self {
+        self.expected = Some(range.to_string());
+        self.ok = Some((lo..=hi).contains(&self.value));
+        self
+    }
+}
+
+impl RunSummary {
+    /// The totals of operation `name`, if it ran.
+    pub fn operation(&self, name: &str) -> Option<&OperationSummary> {
+        self.operations.iter().find(|o| o.name == name)
+    }
+
+    /// The counter `name`, 0 if never counted.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, v)| *v)
+    }
+}
+
+/// Counters summed by the host over the measured window.
+pub mod metrics {
+    /// Adds `delta` to counter `name`; counts from warmup and from failed
+    /// steps are discarded by the host.
+    pub fn count(name: &str, delta: u64) {
+        crate::bindings::stormdb::workload::metrics::count(name, delta);
     }
 }
 
@@ -245,12 +296,19 @@ macro_rules! export_workload {
                         }
                     })
                 }
+                fn summarize(
+                    ctx: __wl::Context,
+                    run: __wl::RunSummary,
+                ) -> ::core::result::Result<::std::vec::Vec<__wl::Figure>, __wl::WorkloadError>
+                {
+                    <$ty as $crate::Workload>::summarize(&ctx, &run)
+                }
                 fn cleanup(ctx: __wl::Context) -> ::core::result::Result<(), __wl::WorkloadError> {
                     <$ty as $crate::Workload>::cleanup(&ctx)
                 }
             }
 
-    $crate::bindings::export_raw!(__StormdbExport with_types_in $crate::bindings);
+            $crate::bindings::export_raw!(__StormdbExport with_types_in $crate::bindings);
         };
     };
 }
