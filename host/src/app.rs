@@ -147,6 +147,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     }
     let limits = InstanceLimits {
         memory_bytes: cfg.memory_bytes,
+        strict_wasi: cfg.strict_wasi,
         ..InstanceLimits::default()
     };
     let sandbox = Sandbox::new(limits, ArtifactCache::open(None))?;

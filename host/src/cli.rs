@@ -114,6 +114,10 @@ pub struct RunArgs {
     /// Linear memory per plugin instance, in MiB (default 256).
     #[arg(long, value_name = "MIB")]
     pub memory_limit: Option<u32>,
+    /// Refuse plugins that import wasi:filesystem or wasi:sockets (by
+    /// default they are linked inert: no directories, no network).
+    #[arg(long)]
+    pub strict_wasi: bool,
 }
 
 /// Flags of `stormdb local-pg`.

@@ -97,6 +97,8 @@ pub struct FileConfig {
     pub step_cpu_limit: Option<String>,
     /// MiB of linear memory per instance.
     pub memory_limit: Option<u32>,
+    /// Refuse inert WASI imports.
+    pub strict_wasi: Option<bool>,
 }
 
 /// Which plugin to run.
@@ -180,6 +182,8 @@ pub struct RunConfig {
     pub step_cpu_limit: Duration,
     /// Linear memory per instance, bytes.
     pub memory_bytes: usize,
+    /// Refuse inert WASI imports.
+    pub strict_wasi: bool,
 }
 
 /// Parses `10s`, `1m30s`, `250ms`, or a plain number of seconds.
@@ -418,6 +422,7 @@ impl RunConfig {
             step_timeout,
             step_cpu_limit,
             memory_bytes: usize::try_from(memory_mib).unwrap_or(usize::MAX) << 20,
+            strict_wasi: args.strict_wasi || file.strict_wasi.unwrap_or(false),
         })
     }
 }

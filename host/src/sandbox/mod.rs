@@ -36,7 +36,8 @@ pub enum LoadError {
     /// It imports something outside the allowed world.
     #[error(
         "plugin '{plugin}' imports {import}, which StormDB does not provide (plugins get the \
-         stormdb:workload interfaces, clocks, random and stdio only)"
+         stormdb:workload interfaces, clocks, random and stdio; filesystem and sockets only as \
+         inert stubs, and not at all with strict WASI)"
     )]
     ForbiddenImport {
         /// The plugin's name.
@@ -77,6 +78,9 @@ pub struct InstanceLimits {
     pub table_elements: usize,
     /// Plugin log lines per second per instance.
     pub log_lines_per_sec: f64,
+    /// Refuse components that import the inert filesystem and socket
+    /// interfaces instead of linking them.
+    pub strict_wasi: bool,
 }
 
 impl Default for InstanceLimits {
@@ -85,6 +89,7 @@ impl Default for InstanceLimits {
             memory_bytes: 256 << 20,
             table_elements: 100_000,
             log_lines_per_sec: 20.0,
+            strict_wasi: false,
         }
     }
 }
@@ -117,6 +122,22 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:cli/stdout@0.2",
     "wasi:cli/stderr@0.2",
     "wasi:cli/terminal-",
+];
+
+/// Interfaces that Python and JavaScript runtimes import whether or not a
+/// plugin uses them. They are linked inert (no preopened directories, all
+/// network use denied), so importing them grants nothing; with
+/// `strict_wasi` a component importing them is refused instead.
+const INERT_IMPORTS: &[&str] = &[
+    "wasi:filesystem/types@0.2",
+    "wasi:filesystem/preopens@0.2",
+    "wasi:sockets/network@0.2",
+    "wasi:sockets/instance-network@0.2",
+    "wasi:sockets/tcp@0.2",
+    "wasi:sockets/tcp-create-socket@0.2",
+    "wasi:sockets/udp@0.2",
+    "wasi:sockets/udp-create-socket@0.2",
+    "wasi:sockets/ip-name-lookup@0.2",
 ];
 
 fn engine_config() -> Config {
@@ -179,7 +200,7 @@ impl Sandbox {
         digest: &str,
     ) -> Result<PluginRuntime, LoadError> {
         let component = self.compile(plugin, bytes, digest)?;
-        check_world(plugin, &self.engine, &component)?;
+        check_world(plugin, &self.engine, &component, self.limits.strict_wasi)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -258,12 +279,34 @@ fn add_wasi(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     cli::terminal_stdin::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
     cli::terminal_stdout::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
     cli::terminal_stderr::add_to_linker::<HostState, WasiCli>(l, HostState::cli)?;
+
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
+    use wasmtime_wasi::p2::bindings::{filesystem, sockets};
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
+    filesystem::types::add_to_linker::<HostState, WasiFilesystem>(l, HostState::filesystem)?;
+    filesystem::preopens::add_to_linker::<HostState, WasiFilesystem>(l, HostState::filesystem)?;
+    sockets::tcp::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::udp::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::udp_create_socket::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::tcp_create_socket::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::instance_network::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
+    sockets::network::add_to_linker::<HostState, WasiSockets>(
+        l,
+        &Default::default(),
+        HostState::sockets,
+    )?;
+    sockets::ip_name_lookup::add_to_linker::<HostState, WasiSockets>(l, HostState::sockets)?;
     Ok(())
 }
 
 /// Checks the component's imports and exports against the contract before
 /// anything is instantiated.
-fn check_world(plugin: &str, engine: &Engine, component: &Component) -> Result<(), LoadError> {
+fn check_world(
+    plugin: &str,
+    engine: &Engine,
+    component: &Component,
+    strict_wasi: bool,
+) -> Result<(), LoadError> {
     let ty = component.component_type();
     let (ours, version) = WIT_PACKAGE.split_once('@').unwrap_or((WIT_PACKAGE, ""));
     let wrong_version = |name: &str| -> Option<String> {
@@ -290,7 +333,8 @@ fn check_world(plugin: &str, engine: &Engine, component: &Component) -> Result<(
                 found,
             });
         }
-        if !ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) {
+        let inert_ok = !strict_wasi && INERT_IMPORTS.iter().any(|p| name.starts_with(p));
+        if !inert_ok && !ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) {
             return Err(LoadError::ForbiddenImport {
                 plugin: plugin.to_string(),
                 import: name.to_string(),

@@ -28,10 +28,17 @@ impl HostState {
     /// State for one instance: no environment, arguments, files or sockets;
     /// stdout and stderr go to `log`.
     pub fn new(sql: SqlSession, log: LogSink, limits: StoreLimits) -> Self {
+        // No preopened directories, no network of any kind: the filesystem
+        // and socket interfaces some language runtimes import exist, but
+        // every attempt to open something through them is refused.
         let wasi = WasiCtx::builder()
             .stdout(PluginOutput::new(log.clone(), Level::Info))
             .stderr(PluginOutput::new(log.clone(), Level::Warn))
             .allow_blocking_current_thread(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         HostState {
             wasi,
