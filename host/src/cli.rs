@@ -27,6 +27,144 @@ pub enum Command {
     /// Start a throwaway local PostgreSQL, print its connection string, and
     /// keep it until stdin closes or StormDB is interrupted.
     LocalPg(LocalPgArgs),
+    /// Package, sign, verify, publish and install workload plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// Trust and lockfile flags shared by the commands that load plugins.
+#[derive(Debug, Args, Default, Clone)]
+pub struct TrustArgs {
+    /// YAML config file (for its `trust:` and `plugins:` sections).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also trust the key in this public key file (repeatable).
+    #[arg(long, value_name = "KEY.pub")]
+    pub trust: Vec<PathBuf>,
+    /// Use this tenant's trust set from the config.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// Refuse any plugin or version not exactly as in the lockfile.
+    #[arg(long)]
+    pub locked: bool,
+    /// Accept a version lower than the locked one.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Accept plugins without signatures (local development only).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+}
+
+/// `stormdb plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Make a signing key: the secret key in KEY (mode 0600), the public
+    /// key in KEY.pub.
+    Keygen {
+        /// Where to write the secret key.
+        #[arg(long, value_name = "KEY")]
+        out: PathBuf,
+        /// A comment stored with the public key (e.g. an e-mail address).
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Write a manifest for a component after checking it implements
+    /// stormdb:workload.
+    Pack(Box<PackArgs>),
+    /// Add a signature to a manifest.
+    Sign {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The secret key file.
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+    },
+    /// Verify a manifest, its component, signatures and dependencies;
+    /// exits 0 only when everything holds.
+    Verify {
+        /// The manifest (or NAME[@RANGE] of an installed plugin).
+        plugin: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// List built-in and packaged plugins with digests and signers.
+    List {
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Show a plugin's manifest, verification and what it describes.
+    Info {
+        /// Built-in name, manifest path or NAME[@RANGE].
+        plugin: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Install NAME[@RANGE] and its dependencies from a registry into the
+    /// local plugin cache, pinning them in the lockfile.
+    Install {
+        /// NAME or NAME@RANGE.
+        spec: String,
+        /// Registry directory or http(s) URL (default: the config's).
+        #[arg(long, value_name = "URL|DIR")]
+        registry: Option<String>,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Copy a verified plugin into a directory registry and index it.
+    Publish {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The registry directory.
+        #[arg(long, value_name = "DIR")]
+        registry: PathBuf,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Verify, instantiate and call `describe`: is the plugin healthy?
+    Health {
+        /// Built-in name, manifest path or NAME[@RANGE].
+        plugin: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+}
+
+/// Flags of `stormdb plugin pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The component (.wasm).
+    pub component: PathBuf,
+    /// Plugin name.
+    #[arg(long)]
+    pub name: String,
+    /// Semantic version.
+    #[arg(long)]
+    pub version: String,
+    /// Where to write the manifest (default: COMPONENT's stem + .manifest.yaml).
+    #[arg(long, value_name = "MANIFEST")]
+    pub out: Option<PathBuf>,
+    /// Description.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Author.
+    #[arg(long, default_value = "")]
+    pub author: String,
+    /// SPDX license.
+    #[arg(long, default_value = "")]
+    pub license: String,
+    /// Tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Requested capability: read, write, ddl, copy, temp-tables,
+    /// extension:NAME (repeatable; default read, write).
+    #[arg(long = "capability")]
+    pub capabilities: Vec<String>,
+    /// Dependency NAME@RANGE on another plugin (repeatable).
+    #[arg(long = "depends")]
+    pub depends: Vec<String>,
+    /// Required StormDB version range.
+    #[arg(long)]
+    pub host: Option<String>,
 }
 
 /// Flags of `stormdb run`. Each overrides the same setting in the config
@@ -39,12 +177,25 @@ pub struct RunArgs {
     /// Built-in workload to run (see `stormdb workloads`).
     #[arg(short = 'w', long, value_name = "NAME", conflicts_with = "plugin")]
     pub workload: Option<String>,
-    /// A workload component file (.wasm) instead of a built-in.
-    #[arg(long, value_name = "FILE")]
+    /// A packaged plugin: a manifest file, NAME[@RANGE] of an installed or
+    /// configured one, or an unsigned .wasm (with --allow-unsigned).
+    #[arg(long, value_name = "PLUGIN")]
     pub plugin: Option<PathBuf>,
-    /// Run an unsigned plugin file (local development only; the report says so).
+    /// Run an unsigned plugin (local development only; the report says so).
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Also trust the key in this public key file (repeatable).
+    #[arg(long, value_name = "KEY.pub")]
+    pub trust: Vec<PathBuf>,
+    /// Use this tenant's trust set from the config.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// Refuse any plugin or version not exactly as in the lockfile.
+    #[arg(long)]
+    pub locked: bool,
+    /// Accept a version lower than the locked one.
+    #[arg(long)]
+    pub allow_downgrade: bool,
     /// Workload mode (default: the workload's first mode).
     #[arg(short = 'm', long)]
     pub mode: Option<String>,

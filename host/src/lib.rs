@@ -15,6 +15,7 @@ pub mod config;
 pub mod metrics;
 pub mod pg;
 pub mod plugin;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod sandbox;

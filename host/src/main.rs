@@ -28,6 +28,7 @@ fn main() {
         Command::Run(args) => app::run(args),
         Command::Workloads => app::workloads(),
         Command::LocalPg(args) => app::local_pg(args),
+        Command::Plugin(cmd) => app::plugin(cmd),
     };
     let code = match result {
         Ok(code) => code,

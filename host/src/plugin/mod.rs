@@ -77,6 +77,56 @@ pub enum Origin {
     Builtin,
     /// An unsigned file, admitted by `--allow-unsigned`.
     UnsignedFile(PathBuf),
+    /// A packaged plugin whose manifest verified.
+    Signed {
+        /// Its manifest.
+        manifest: PathBuf,
+        /// Its version.
+        version: String,
+        /// Ids of the trusted keys whose signatures verified.
+        signers: Vec<String>,
+    },
+    /// A packaged plugin without signatures, admitted by `--allow-unsigned`.
+    UnsignedManifest {
+        /// Its manifest.
+        manifest: PathBuf,
+        /// Its version.
+        version: String,
+    },
+}
+
+impl Artifact {
+    /// The artifact of a verified packaged plugin.
+    pub fn from_verified(v: crate::registry::verify::VerifiedPlugin) -> Artifact {
+        let origin = if v.unsigned {
+            Origin::UnsignedManifest {
+                manifest: v.manifest_path.clone(),
+                version: v.manifest.version.clone(),
+            }
+        } else {
+            Origin::Signed {
+                manifest: v.manifest_path.clone(),
+                version: v.manifest.version.clone(),
+                signers: v.signers.clone(),
+            }
+        };
+        Artifact {
+            name: v.manifest.name.clone(),
+            sha256: v.manifest.component.sha256.clone(),
+            bytes: Cow::Owned(v.bytes),
+            origin,
+        }
+    }
+
+    /// `builtin`, `signed`, `unsigned-manifest` or `unsigned-file`.
+    pub fn origin_label(&self) -> &'static str {
+        match self.origin {
+            Origin::Builtin => "builtin",
+            Origin::Signed { .. } => "signed",
+            Origin::UnsignedManifest { .. } => "unsigned-manifest",
+            Origin::UnsignedFile(_) => "unsigned-file",
+        }
+    }
 }
 
 /// A component whose bytes match its digest.

@@ -60,8 +60,12 @@ pub struct WorkloadSection {
     pub version: String,
     /// SHA-256 of the component.
     pub sha256: String,
-    /// `builtin` or `unsigned-file`.
+    /// `builtin`, `signed`, `unsigned-manifest` or `unsigned-file`.
     pub origin: String,
+    /// Ids of the trusted keys whose signatures verified.
+    pub signers: Vec<String>,
+    /// Plugins it depends on, set up before it.
+    pub dependencies: Vec<DependencyRow>,
     /// Mode.
     pub mode: String,
     /// Scale.
@@ -72,6 +76,19 @@ pub struct WorkloadSection {
     pub counters: BTreeMap<String, u64>,
     /// Figures the workload computed after the run (`summarize`).
     pub figures: BTreeMap<String, FigureRow>,
+}
+
+/// A plugin the workload depends on.
+#[derive(Debug, Clone, Serialize)]
+pub struct DependencyRow {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Component digest.
+    pub sha256: String,
+    /// Where it came from.
+    pub origin: String,
 }
 
 /// One workload figure.

@@ -154,6 +154,11 @@ pub fn describe(
     })
 }
 
+/// Runs only the setup of `spec` (for a dependency of the workload).
+pub fn setup_only(spec: &RunSpec, stop: &StopSignal) -> Result<SetupReport, String> {
+    setup::run(spec, stop)
+}
+
 /// Runs setup (if asked), the measured run and cleanup (if asked).
 pub fn execute(spec: &RunSpec, stop: &StopSignal) -> RunResult {
     let mut result = RunResult {

@@ -1,55 +1,18 @@
-//! The subcommands, wiring the layers together in the one direction data
-//! flows: config → plugin → sandbox → database → runner → report.
+//! `stormdb run`: config → plugins (resolve, verify) → sandbox → database →
+//! runner → report.
 
+use super::{EXIT_INTERRUPTED, cores, describe_limits, load, setup_limits};
 use crate::bindings::Info;
-use crate::cli::{LocalPgArgs, RunArgs};
-use crate::config::{self, Database, PluginChoice, RunConfig, SetupMode, StopAfter};
+use crate::cli::RunArgs;
+use crate::config::{Database, PluginSettings, RunConfig, SetupMode, StopAfter, TrustFlags};
 use crate::pg::launcher::{LaunchOptions, LocalServer};
-use crate::plugin::{self, Artifact, Origin};
+use crate::plugin::Origin;
 use crate::report::{self, ConfigSection, DatabaseSection, Report, SetupSection, WorkloadSection};
 use crate::runner::{self, RunSpec, RunStatus, StopSignal};
-use crate::sandbox::{ArtifactCache, CallLimits, InstanceLimits, PluginRuntime, Sandbox};
+use crate::sandbox::{ArtifactCache, CallLimits, InstanceLimits, Sandbox};
 use anyhow::{Context as _, anyhow, bail};
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::time::{Duration, SystemTime};
-
-/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report).
-pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// Limits of the one-off calls (describe, setup, init, cleanup).
-fn setup_limits() -> CallLimits {
-    CallLimits {
-        cpu: Duration::from_secs(3600),
-        wall: Duration::from_secs(24 * 3600),
-    }
-}
-
-fn describe_limits() -> CallLimits {
-    CallLimits {
-        cpu: Duration::from_secs(10),
-        wall: Duration::from_secs(30),
-    }
-}
-
-fn cores() -> u32 {
-    std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(1)
-}
-
-fn resolve_artifact(cfg: &RunConfig) -> anyhow::Result<Artifact> {
-    Ok(match &cfg.plugin {
-        PluginChoice::Builtin(name) => plugin::builtin(name)?,
-        PluginChoice::File(path) => {
-            plugin::unsigned_file(path, cfg.allow_unsigned, plugin::DEFAULT_MAX_ARTIFACT_BYTES)?
-        }
-    })
-}
-
-fn load(sandbox: &Sandbox, artifact: &Artifact) -> anyhow::Result<PluginRuntime> {
-    Ok(sandbox.load(&artifact.name, &artifact.bytes, &artifact.sha256)?)
-}
 
 /// The server's version, which also proves it is reachable.
 fn server_version(db: &tokio_postgres::Config) -> anyhow::Result<String> {
@@ -129,21 +92,40 @@ fn env_map() -> BTreeMap<String, String> {
 
 /// `stormdb run`. Returns the process exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
-    let file = match &args.config {
-        Some(path) => Some(config::read_file(path)?),
-        None => None,
-    };
+    let (file, config_dir) = super::read_config(args.config.as_deref())?;
+    let settings = PluginSettings::resolve(
+        file.as_ref(),
+        &config_dir,
+        &TrustFlags {
+            trust: args.trust.clone(),
+            locked: args.locked,
+            allow_downgrade: args.allow_downgrade,
+            tenant: args.tenant.clone(),
+            allow_unsigned: args.allow_unsigned,
+        },
+    );
     let mut cfg = RunConfig::resolve(args, file, &env_map(), cores())?;
-    let artifact = resolve_artifact(&cfg)?;
+    let mut artifacts = super::resolve_plugins(&cfg.plugin, &settings)?;
+    let artifact = artifacts
+        .pop()
+        .ok_or_else(|| anyhow!("no plugin was resolved"))?;
+    let dependencies = artifacts;
     let mut warnings = Vec::new();
-    if let Origin::UnsignedFile(path) = &artifact.origin {
-        let w = format!(
-            "UNSIGNED plugin {} (sha256 {}) runs without signature verification (--allow-unsigned)",
-            path.display(),
-            artifact.sha256
-        );
-        eprintln!("stormdb: WARNING: {w}");
-        warnings.push(w);
+    for a in dependencies.iter().chain(std::iter::once(&artifact)) {
+        let unsigned = match &a.origin {
+            Origin::UnsignedFile(path) => Some(path.clone()),
+            Origin::UnsignedManifest { manifest, .. } => Some(manifest.clone()),
+            _ => None,
+        };
+        if let Some(path) = unsigned {
+            let w = format!(
+                "UNSIGNED plugin {} (sha256 {}) runs without signature verification (--allow-unsigned)",
+                path.display(),
+                a.sha256
+            );
+            eprintln!("stormdb: WARNING: {w}");
+            warnings.push(w);
+        }
     }
     let limits = InstanceLimits {
         memory_bytes: cfg.memory_bytes,
@@ -152,6 +134,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     };
     let sandbox = Sandbox::new(limits, ArtifactCache::open(None))?;
     let runtime = load(&sandbox, &artifact)?;
+    let dep_runtimes = dependencies
+        .iter()
+        .map(|a| load(&sandbox, a))
+        .collect::<anyhow::Result<Vec<_>>>()?;
 
     let stop = StopSignal::new();
     stop.listen_for_signals()?;
@@ -207,6 +193,30 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         progress: cfg.progress,
     };
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    if spec.setup != SetupMode::None {
+        // Dependencies are set up first, in dependency order, each in its
+        // default mode at the run's scale.
+        for dep in &dep_runtimes {
+            let dep_info =
+                runner::describe(dep, &spec.db, describe_limits()).map_err(|e| anyhow!(e))?;
+            let dep_spec = RunSpec {
+                runtime: dep.clone(),
+                mode: dep_info
+                    .modes
+                    .first()
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default(),
+                params: dep_info
+                    .parameters
+                    .iter()
+                    .map(|p| (p.name.clone(), p.default_value.clone()))
+                    .collect(),
+                ..spec.clone()
+            };
+            runner::setup_only(&dep_spec, &stop)
+                .map_err(|e| anyhow!("setting up dependency: {e}"))?;
+        }
+    }
     let result = runner::execute(&spec, &stop);
     drop(local_server);
 
@@ -230,10 +240,24 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             name: info.name.clone(),
             version: info.version.clone(),
             sha256: artifact.sha256.clone(),
-            origin: match artifact.origin {
-                Origin::Builtin => "builtin".into(),
-                Origin::UnsignedFile(_) => "unsigned-file".into(),
+            origin: artifact.origin_label().into(),
+            signers: match &artifact.origin {
+                Origin::Signed { signers, .. } => signers.clone(),
+                _ => Vec::new(),
             },
+            dependencies: dependencies
+                .iter()
+                .map(|d| report::DependencyRow {
+                    name: d.name.clone(),
+                    version: match &d.origin {
+                        Origin::Signed { version, .. }
+                        | Origin::UnsignedManifest { version, .. } => version.clone(),
+                        _ => String::new(),
+                    },
+                    sha256: d.sha256.clone(),
+                    origin: d.origin_label().into(),
+                })
+                .collect(),
             mode,
             scale,
             params: params.into_iter().collect(),
@@ -302,58 +326,4 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             Ok(1)
         }
     }
-}
-
-/// `stormdb workloads`.
-pub fn workloads() -> anyhow::Result<i32> {
-    let sandbox = Sandbox::new(InstanceLimits::default(), ArtifactCache::open(None))?;
-    // describe runs no SQL, so this configuration is never connected to.
-    let nowhere = tokio_postgres::Config::new();
-    let mut out = std::io::stdout().lock();
-    for name in plugin::builtin_names() {
-        let artifact = plugin::builtin(name)?;
-        let runtime = load(&sandbox, &artifact)?;
-        let info =
-            runner::describe(&runtime, &nowhere, describe_limits()).map_err(|e| anyhow!(e))?;
-        writeln!(out, "{} {} — {}", info.name, info.version, info.description)?;
-        writeln!(out, "  sha256 {}", artifact.sha256)?;
-        writeln!(out, "  default scale {}", info.default_scale)?;
-        for (i, m) in info.modes.iter().enumerate() {
-            let default = if i == 0 { " (default)" } else { "" };
-            writeln!(out, "  mode {}{default}: {}", m.name, m.description)?;
-        }
-        for p in &info.parameters {
-            writeln!(
-                out,
-                "  param {}={}: {}",
-                p.name, p.default_value, p.description
-            )?;
-        }
-    }
-    Ok(0)
-}
-
-/// `stormdb local-pg`.
-pub fn local_pg(args: &LocalPgArgs) -> anyhow::Result<i32> {
-    let server = LocalServer::start(&LaunchOptions {
-        max_connections: args.max_connections,
-    })?;
-    let stop = StopSignal::new();
-    stop.listen_for_signals()?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", server.conninfo())?;
-        out.flush()?;
-    }
-    let stdin_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = stdin_closed.clone();
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-        flag.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
-    while !stop.stop_requested() && !stdin_closed.load(std::sync::atomic::Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(server);
-    Ok(0)
 }
