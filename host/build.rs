@@ -16,7 +16,12 @@ use std::{env, fs};
 const GUESTS: &[(&str, &str, bool)] = &[
     ("stormdb-plugin-pgbench", "pgbench", true),
     ("stormdb-plugin-simple", "simple", true),
+    ("stormdb-plugin-tpcc", "tpcc", true),
+    ("stormdb-plugin-script", "script", true),
+    ("stormdb-plugin-bulk-insert", "bulk-insert", true),
     ("stormdb-test-probe", "test-probe", false),
+    ("stormdb-test-hostile", "hostile", false),
+    ("stormdb-test-hostile-wasi", "hostile-wasi", false),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

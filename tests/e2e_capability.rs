@@ -5,6 +5,9 @@
 mod common;
 use common::*;
 
+/// Plugin files run as a tenant named after the plugin, in its own schema.
+const PROBE_SCHEMA: &str = "stormdb_t_test_probe";
+
 fn probe(db: &str, mode: &str, extra: &[&str]) -> serde_json::Value {
     let path = guest("test-probe");
     let mut args = vec![
@@ -27,6 +30,14 @@ fn every_value_kind_round_trips_through_the_server() {
     let report = probe(&db, "types", &["-t", "20", "--workers", "2"]);
     assert_eq!(u64_at(&report, "/summary/errors"), 0, "{report}");
     assert_eq!(u64_at(&report, "/operations/types/count"), 20);
+    assert_eq!(report["config"]["tenant"], "test_probe");
+    assert_eq!(
+        scalar(
+            "cap_types",
+            &format!("SELECT count(*) FROM pg_namespace WHERE nspname = '{PROBE_SCHEMA}'")
+        ),
+        "1"
+    );
 }
 
 #[test]
@@ -35,13 +46,16 @@ fn transactions_commit_roll_back_and_refuse_reuse() {
     let report = probe(&db, "tx", &["-t", "50", "--workers", "2", "--setup"]);
     assert_eq!(u64_at(&report, "/summary/errors"), 0, "{report}");
     assert_eq!(
-        scalar("cap_tx", "SELECT count(*) FROM probe_kv WHERE v = 'kept'"),
+        scalar(
+            "cap_tx",
+            "SELECT count(*) FROM stormdb_t_test_probe.probe_kv WHERE v = 'kept'"
+        ),
         "50"
     );
     assert_eq!(
         scalar(
             "cap_tx",
-            "SELECT count(*) FROM probe_kv WHERE v = 'dropped'"
+            "SELECT count(*) FROM stormdb_t_test_probe.probe_kv WHERE v = 'dropped'"
         ),
         "0"
     );
@@ -55,14 +69,14 @@ fn prepared_statements_run_by_handle_and_inside_transactions() {
     assert_eq!(
         scalar(
             "cap_prepared",
-            "SELECT count(*) FROM probe_kv WHERE v = 'prepared'"
+            "SELECT count(*) FROM stormdb_t_test_probe.probe_kv WHERE v = 'prepared'"
         ),
         "40"
     );
     assert_eq!(
         scalar(
             "cap_prepared",
-            "SELECT count(*) FROM probe_kv WHERE v = 'rolled back'"
+            "SELECT count(*) FROM stormdb_t_test_probe.probe_kv WHERE v = 'rolled back'"
         ),
         "0"
     );
@@ -89,21 +103,30 @@ fn copy_in_loads_in_parallel_across_loaders() {
     assert_eq!(report["setup"]["performed"], true);
     assert_eq!(u64_at(&report, "/setup/loaders"), 3);
     assert_eq!(
-        scalar("cap_copy", "SELECT count(*) FROM probe_load"),
+        scalar(
+            "cap_copy",
+            "SELECT count(*) FROM stormdb_t_test_probe.probe_load"
+        ),
         "3000"
     );
     assert_eq!(
-        scalar("cap_copy", "SELECT count(DISTINCT id) FROM probe_load"),
+        scalar(
+            "cap_copy",
+            "SELECT count(DISTINCT id) FROM stormdb_t_test_probe.probe_load"
+        ),
         "3000"
     );
     assert_eq!(
-        scalar("cap_copy", "SELECT count(DISTINCT loader) FROM probe_load"),
+        scalar(
+            "cap_copy",
+            "SELECT count(DISTINCT loader) FROM stormdb_t_test_probe.probe_load"
+        ),
         "3"
     );
     assert_eq!(
         query(
             "cap_copy",
-            "SELECT tags[2], emb[1], doc->>'id' FROM probe_load WHERE id = 1234"
+            "SELECT tags[2], emb[1], doc->>'id' FROM stormdb_t_test_probe.probe_load WHERE id = 1234"
         )[0],
         vec![
             Some("1234".into()),

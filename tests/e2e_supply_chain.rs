@@ -333,8 +333,20 @@ fn cycles_missing_and_incompatible_dependencies_name_the_chain() {
 #[test]
 fn dependencies_are_set_up_before_the_plugin() {
     let f = Fixture::new();
-    f.package("deps", "base", "1.2.0", &[]);
-    f.package("deps", "top", "1.0.0", &["--depends", "base@^1"]);
+    let caps = [
+        "--capability",
+        "read",
+        "--capability",
+        "write",
+        "--capability",
+        "ddl",
+        "--capability",
+        "copy",
+    ];
+    f.package("deps", "base", "1.2.0", &caps);
+    let mut top = caps.to_vec();
+    top.extend_from_slice(&["--depends", "base@^1"]);
+    f.package("deps", "top", "1.0.0", &top);
     for m in ["base", "top"] {
         ok(f.cmd(&[
             "plugin",
@@ -371,6 +383,47 @@ fn dependencies_are_set_up_before_the_plugin() {
     assert_eq!(report["workload"]["dependencies"][0]["name"], "base");
     assert_eq!(report["workload"]["dependencies"][0]["version"], "1.2.0");
     assert_eq!(report["workload"]["name"], "test-probe");
+    // Dependencies share the plugin's tenant: base's tables are in top's schema.
+    assert_eq!(report["config"]["tenant"], "top");
+    assert_eq!(
+        scalar("sc_deps", "SELECT count(*) FROM stormdb_t_top.probe_load"),
+        "1000"
+    );
+}
+
+#[test]
+fn ungranted_capabilities_are_refused_at_load() {
+    let f = Fixture::new();
+    f.package(
+        "x",
+        "vec",
+        "1.0.0",
+        &["--capability", "read", "--capability", "extension:vector"],
+    );
+    ok(f.cmd(&[
+        "plugin",
+        "sign",
+        f.s("x/vec.manifest.yaml"),
+        "--key",
+        f.s("a"),
+    ]));
+    let cfg = f.config(&format!(
+        "grants:\n  default: [read, write]\ntrust:\n  keys:\n    - public_key: \"{}\"\n",
+        f.public_line("a")
+    ));
+    let db = fresh_db("sc_grants");
+    refused(
+        f.cmd(&[
+            "run",
+            "--plugin",
+            f.s("x/vec.manifest.yaml"),
+            "-c",
+            cfg,
+            "--db",
+            &db,
+        ]),
+        "plugin 'vec' requests extension:vector, which is not granted (granted: read, write)",
+    );
 }
 
 /// Serves `root` over HTTP on 127.0.0.1 until the process ends.

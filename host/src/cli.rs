@@ -244,12 +244,20 @@ pub struct RunArgs {
     /// (default: random, printed in the report).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// A pgbench-style script FILE, optionally @WEIGHT, for the `script`
+    /// workload (repeatable; implies -w script).
+    #[arg(long = "script", value_name = "FILE[@WEIGHT]")]
+    pub scripts: Vec<String>,
     /// Workload parameter NAME=VALUE (repeatable).
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json_out: Option<PathBuf>,
+    /// persistent (pooled connections), transient (a new connection per
+    /// step, like pgbench -C) or mixed (half and half).
+    #[arg(long, value_name = "MODE")]
+    pub connection_mode: Option<String>,
     /// Runtime threads (default: CPU cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
@@ -262,9 +270,19 @@ pub struct RunArgs {
     /// CPU time one step may spend in the plugin (default 10s).
     #[arg(long, value_name = "DURATION")]
     pub step_cpu_limit: Option<String>,
+    /// CPU time one setup, load, init or cleanup call may spend in the
+    /// plugin (default 1h).
+    #[arg(long, value_name = "DURATION")]
+    pub setup_cpu_limit: Option<String>,
     /// Linear memory per plugin instance, in MiB (default 256).
     #[arg(long, value_name = "MIB")]
     pub memory_limit: Option<u32>,
+    /// Statements one step may run (default 100000).
+    #[arg(long, value_name = "N")]
+    pub max_statements_per_step: Option<u64>,
+    /// Rows one query result may hold (default 1000000).
+    #[arg(long, value_name = "N")]
+    pub max_result_rows: Option<u64>,
     /// Refuse plugins that import wasi:filesystem or wasi:sockets (by
     /// default they are linked inert: no directories, no network).
     #[arg(long)]

@@ -75,6 +75,44 @@ pub struct PluginsSection {
     pub lockfile: Option<PathBuf>,
 }
 
+/// The `grants:` section: what the operator lets plugins do. A plugin gets
+/// what its manifest requests intersected with its grant; requesting
+/// something not granted refuses it at load.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsSection {
+    /// For every plugin without a more specific grant (default: read,
+    /// write, ddl, copy, temp-tables).
+    pub default: Option<Vec<String>>,
+    /// By plugin name.
+    #[serde(default)]
+    pub plugins: std::collections::BTreeMap<String, Vec<String>>,
+    /// By tenant.
+    #[serde(default)]
+    pub tenants: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl GrantsSection {
+    /// The grant for `plugin` running as `tenant`: the plugin's own, else
+    /// the tenant's, else the default.
+    pub fn grant_for(
+        &self,
+        plugin: &str,
+        tenant: Option<&str>,
+    ) -> Result<crate::capability::sql::Capabilities, ConfigError> {
+        let names = self
+            .plugins
+            .get(plugin)
+            .or_else(|| tenant.and_then(|t| self.tenants.get(t)))
+            .or(self.default.as_ref());
+        match names {
+            Some(n) => crate::capability::sql::Capabilities::from_names(n)
+                .map_err(|e| ConfigError::Invalid(format!("grants: {e}"))),
+            None => Ok(crate::capability::sql::Capabilities::all()),
+        }
+    }
+}
+
 /// The YAML file, field for field like the flags.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,12 +159,22 @@ pub struct FileConfig {
     pub step_cpu_limit: Option<String>,
     /// MiB of linear memory per instance.
     pub memory_limit: Option<u32>,
+    /// Setup call CPU limit.
+    pub setup_cpu_limit: Option<String>,
+    /// persistent, transient or mixed.
+    pub connection_mode: Option<String>,
     /// Refuse inert WASI imports.
     pub strict_wasi: Option<bool>,
+    /// Statements per step.
+    pub max_statements_per_step: Option<u64>,
+    /// Rows per result.
+    pub max_result_rows: Option<u64>,
     /// Plugin discovery and limits.
     pub plugins: Option<PluginsSection>,
     /// Trusted signing keys.
     pub trust: Option<crate::registry::trust::TrustSection>,
+    /// Capability grants.
+    pub grants: Option<GrantsSection>,
 }
 
 /// Which plugin to run.
@@ -275,6 +323,50 @@ pub enum StopAfter {
     Transactions(u64),
 }
 
+/// How workers get their connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnectionMode {
+    /// From the pool, kept between steps.
+    #[default]
+    Persistent,
+    /// A new connection for every step (like `pgbench -C`).
+    Transient,
+    /// Even workers persistent, odd workers transient.
+    Mixed,
+}
+
+impl ConnectionMode {
+    /// Parses `persistent`, `transient` or `mixed`.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        match text {
+            "persistent" => Ok(ConnectionMode::Persistent),
+            "transient" => Ok(ConnectionMode::Transient),
+            "mixed" => Ok(ConnectionMode::Mixed),
+            other => Err(ConfigError::Invalid(format!(
+                "--connection-mode '{other}': use persistent, transient or mixed"
+            ))),
+        }
+    }
+
+    /// Whether `worker` connects per step.
+    pub fn transient(self, worker: u32) -> bool {
+        match self {
+            ConnectionMode::Persistent => false,
+            ConnectionMode::Transient => true,
+            ConnectionMode::Mixed => worker % 2 == 1,
+        }
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionMode::Persistent => "persistent",
+            ConnectionMode::Transient => "transient",
+            ConnectionMode::Mixed => "mixed",
+        }
+    }
+}
+
 /// What to do about the workload's tables before the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetupMode {
@@ -336,10 +428,16 @@ pub struct RunConfig {
     pub step_timeout: Duration,
     /// Step CPU limit.
     pub step_cpu_limit: Duration,
+    /// Setup, load, init and cleanup CPU limit.
+    pub setup_cpu_limit: Duration,
     /// Linear memory per instance, bytes.
     pub memory_bytes: usize,
     /// Refuse inert WASI imports.
     pub strict_wasi: bool,
+    /// SQL limits per instance.
+    pub sql_limits: crate::capability::sql::SqlLimits,
+    /// How workers connect.
+    pub connection_mode: ConnectionMode,
 }
 
 /// Parses `10s`, `1m30s`, `250ms`, or a plain number of seconds.
@@ -355,6 +453,48 @@ pub fn parse_duration(what: &str, text: &str) -> Result<Duration, ConfigError> {
     Err(ConfigError::Invalid(format!(
         "{what}: '{text}' is not a duration (examples: 30s, 5m, 1m30s, 250ms)"
     )))
+}
+
+/// Largest script file read.
+const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+/// The `scripts` parameter of the `script` workload: a JSON array of
+/// `{name, weight, text}` from `--script FILE[@WEIGHT]` flags. The text is
+/// data for the plugin; the host never interprets it.
+fn scripts_param(specs: &[String]) -> Result<String, ConfigError> {
+    let mut scripts = Vec::new();
+    for spec in specs {
+        let (file, weight) = match spec.rsplit_once('@') {
+            Some((f, w)) if !w.contains('/') => {
+                let w: u32 = w.parse().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "--script {spec}: weight '{w}' is not a whole number"
+                    ))
+                })?;
+                (f, w)
+            }
+            _ => (spec.as_str(), 1),
+        };
+        let path = Path::new(file);
+        let bytes = crate::plugin::read_limited(path, MAX_SCRIPT_BYTES)
+            .map_err(|e| ConfigError::Invalid(format!("--script {file}: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ConfigError::Invalid(format!("--script {file}: not UTF-8 text")))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.to_string());
+        if scripts
+            .iter()
+            .any(|s: &serde_json::Value| s["name"] == name.as_str())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "--script {file}: two scripts named '{name}'; script names become operation names"
+            )));
+        }
+        scripts.push(serde_json::json!({ "name": name, "weight": weight, "text": text }));
+    }
+    Ok(serde_json::Value::Array(scripts).to_string())
 }
 
 /// Reads and parses a config file.
@@ -442,7 +582,9 @@ impl RunConfig {
         cores: u32,
     ) -> Result<RunConfig, ConfigError> {
         let file = file.unwrap_or_default();
+        let scripted = !args.scripts.is_empty();
         let plugin = match (&args.workload, &args.plugin, &file.workload, &file.plugin) {
+            (None, None, _, _) if scripted => PluginChoice::Builtin("script".into()),
             (Some(w), _, _, _) => PluginChoice::Builtin(w.clone()),
             (None, Some(p), _, _) => PluginChoice::from_plugin_arg(p),
             (None, None, Some(w), None) => PluginChoice::Builtin(w.clone()),
@@ -527,6 +669,10 @@ impl RunConfig {
                 params.push((k.clone(), yaml_scalar(k, v)?));
             }
         }
+        if scripted {
+            params.retain(|(name, _)| name != "scripts");
+            params.push(("scripts".into(), scripts_param(&args.scripts)?));
+        }
         for p in &args.params {
             let (k, v) = p.split_once('=').ok_or_else(|| {
                 ConfigError::Invalid(format!("--param '{p}': expected NAME=VALUE"))
@@ -553,6 +699,14 @@ impl RunConfig {
             Some(t) => parse_duration("--step-cpu-limit", t)?,
             None => Duration::from_secs(10),
         };
+        let setup_cpu_limit = match args
+            .setup_cpu_limit
+            .as_ref()
+            .or(file.setup_cpu_limit.as_ref())
+        {
+            Some(t) => parse_duration("--setup-cpu-limit", t)?,
+            None => Duration::from_secs(3600),
+        };
         let memory_mib = positive(
             "--memory-limit",
             args.memory_limit.or(file.memory_limit).unwrap_or(256),
@@ -577,8 +731,30 @@ impl RunConfig {
             progress,
             step_timeout,
             step_cpu_limit,
+            setup_cpu_limit,
             memory_bytes: usize::try_from(memory_mib).unwrap_or(usize::MAX) << 20,
             strict_wasi: args.strict_wasi || file.strict_wasi.unwrap_or(false),
+            connection_mode: match args
+                .connection_mode
+                .as_ref()
+                .or(file.connection_mode.as_ref())
+            {
+                Some(m) => ConnectionMode::parse(m)?,
+                None => ConnectionMode::Persistent,
+            },
+            sql_limits: {
+                let mut l = crate::capability::sql::SqlLimits::default();
+                if let Some(n) = args
+                    .max_statements_per_step
+                    .or(file.max_statements_per_step)
+                {
+                    l.max_statements_per_call = n.max(1);
+                }
+                if let Some(n) = args.max_result_rows.or(file.max_result_rows) {
+                    l.max_result_rows = n;
+                }
+                l
+            },
         })
     }
 }

@@ -3,9 +3,11 @@
 
 use super::{EXIT_INTERRUPTED, cores, describe_limits, load, setup_limits};
 use crate::bindings::Info;
+use crate::capability::sql::Capabilities;
 use crate::cli::RunArgs;
 use crate::config::{Database, PluginSettings, RunConfig, SetupMode, StopAfter, TrustFlags};
 use crate::pg::launcher::{LaunchOptions, LocalServer};
+use crate::pg::tenant::{self, TenantTimeouts};
 use crate::plugin::Origin;
 use crate::report::{self, ConfigSection, DatabaseSection, Report, SetupSection, WorkloadSection};
 use crate::runner::{self, RunSpec, RunStatus, StopSignal};
@@ -104,6 +106,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             allow_unsigned: args.allow_unsigned,
         },
     );
+    let grants = file
+        .as_ref()
+        .and_then(|f| f.grants.clone())
+        .unwrap_or_default();
     let mut cfg = RunConfig::resolve(args, file, &env_map(), cores())?;
     let mut artifacts = super::resolve_plugins(&cfg.plugin, &settings)?;
     let artifact = artifacts
@@ -161,6 +167,51 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     }
     let version =
         server_version(&db).with_context(|| format!("cannot reach the database at {target}"))?;
+
+    // Third-party plugins always run as a tenant (by default one per
+    // plugin); built-ins run on the operator's connection unless --tenant.
+    let tenant_name = args.tenant.clone().or_else(|| {
+        (!matches!(artifact.origin, Origin::Builtin))
+            .then(|| tenant::name_for_plugin(&artifact.name))
+    });
+    let grant = grants.grant_for(&artifact.name, tenant_name.as_deref())?;
+    let requested = match &artifact.capabilities {
+        Some(names) => Capabilities::from_names(names)
+            .map_err(|e| anyhow!("plugin '{}': {e}", artifact.name))?,
+        None => grant.clone(),
+    };
+    let missing = grant.missing(&requested);
+    if !missing.is_empty() {
+        bail!(
+            "plugin '{}' requests {}, which {} not granted (granted: {})",
+            artifact.name,
+            missing.join(", "),
+            if missing.len() == 1 { "is" } else { "are" },
+            grant.names().join(", ")
+        );
+    }
+    let caps = requested.intersect(&grant);
+    let (run_db, setup_db) = match &tenant_name {
+        Some(t) => {
+            let limit = cfg.connections.max(cfg.loaders) + 4;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let tenant = rt.block_on(tenant::provision(&db, t, limit))?;
+            let run = TenantTimeouts {
+                statement: cfg.step_timeout,
+                lock: cfg.step_timeout,
+                idle_in_transaction: cfg.step_timeout.max(Duration::from_secs(60)),
+            };
+            let setup = TenantTimeouts {
+                statement: Duration::from_secs(6 * 3600),
+                lock: Duration::from_secs(600),
+                idle_in_transaction: Duration::from_secs(600),
+            };
+            (tenant.config(run), tenant.config(setup))
+        }
+        None => (db.clone(), db.clone()),
+    };
     let info = runner::describe(&runtime, &db, describe_limits()).map_err(|e| anyhow!(e))?;
     let Choice {
         mode,
@@ -171,7 +222,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
 
     let spec = RunSpec {
         runtime: runtime.clone(),
-        db,
+        db: run_db,
+        setup_db,
+        caps: caps.clone(),
         mode: mode.clone(),
         scale,
         params: params.clone(),
@@ -188,9 +241,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             cpu: cfg.step_cpu_limit,
             wall: cfg.step_timeout,
         },
-        setup_limits: setup_limits(),
-        sql_limits: Default::default(),
+        setup_limits: CallLimits {
+            cpu: cfg.setup_cpu_limit,
+            ..setup_limits()
+        },
+        sql_limits: cfg.sql_limits.clone(),
         progress: cfg.progress,
+        connection_mode: cfg.connection_mode,
     };
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     if spec.setup != SetupMode::None {
@@ -292,7 +349,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             },
             warmup_s: cfg.warmup.as_secs_f64(),
             seed,
-            connection_mode: "persistent".into(),
+            connection_mode: cfg.connection_mode.name().into(),
+            tenant: tenant_name.clone(),
+            capabilities: caps.names(),
         },
         database: DatabaseSection {
             target,
@@ -307,6 +366,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         summary: m.summary,
         latency_ms: m.latency_ms,
         pool_wait_ms: m.pool_wait_ms,
+        connections: m.connections,
         operations: m.operations,
         errors: m.errors,
         workers: m.workers,

@@ -57,6 +57,8 @@ pub struct WorkerStats {
     pub errors: u64,
     /// Times the worker's instance was replaced after a trap or timeout.
     pub replacements: u64,
+    /// The worker opened a new connection per step.
+    pub transient: bool,
 }
 
 /// Everything measured by one runtime thread; merged into one at the end.
@@ -64,6 +66,8 @@ pub struct WorkerStats {
 pub struct Recorder {
     /// Time steps waited for a pooled connection.
     pub pool_wait: LatencyHistogram,
+    /// Time steps spent opening a connection (transient mode).
+    pub connect: LatencyHistogram,
     /// Per operation, in order of first appearance.
     ops: Vec<(String, OpStats)>,
     index: HashMap<String, usize>,
@@ -86,6 +90,7 @@ impl Recorder {
     pub fn new() -> Self {
         Recorder {
             pool_wait: LatencyHistogram::new(),
+            connect: LatencyHistogram::new(),
             ops: Vec::new(),
             index: HashMap::new(),
             workers: HashMap::new(),
@@ -135,8 +140,13 @@ impl Recorder {
     }
 
     /// A worker that has not completed anything yet still shows up.
-    pub fn register_worker(&mut self, worker: u32) {
-        self.workers.entry(worker).or_default();
+    pub fn register_worker(&mut self, worker: u32, transient: bool) {
+        self.workers.entry(worker).or_default().transient = transient;
+    }
+
+    /// Time a step spent opening its connection.
+    pub fn connect_time(&mut self, d: Duration) {
+        self.connect.record(d);
     }
 
     /// A successful step of `op` by `worker` that took `latency`.
@@ -215,6 +225,7 @@ impl Recorder {
     /// Adds everything `other` measured.
     pub fn merge(&mut self, other: &Recorder) {
         self.pool_wait.merge(&other.pool_wait);
+        self.connect.merge(&other.connect);
         for (name, stats) in &other.ops {
             self.op(name).merge(stats);
         }
@@ -223,6 +234,7 @@ impl Recorder {
             mine.transactions += w.transactions;
             mine.errors += w.errors;
             mine.replacements += w.replacements;
+            mine.transient |= w.transient;
         }
         self.errors.merge(&other.errors);
         for (name, v) in &other.counters {

@@ -3,6 +3,7 @@
 
 pub mod launcher;
 pub mod pool;
+pub mod tenant;
 
 use crate::bindings::SqlError;
 use std::collections::BTreeMap;

@@ -70,9 +70,18 @@ pub struct PgPool {
     pool: Pool<Manager>,
 }
 
-/// A connection on loan from a [`PgPool`]; returned to it when dropped.
+/// A connection: on loan from a [`PgPool`] (returned to it when dropped),
+/// or opened for one call only (closed when dropped: `transient` mode).
 pub struct PooledConn {
-    obj: Object<Manager>,
+    inner: Conn,
+}
+
+// The pooled variant is the common one and is not moved after checkout;
+// boxing it would cost an allocation per step.
+#[allow(clippy::large_enum_variant)]
+enum Conn {
+    Pooled(Object<Manager>),
+    Fresh(Box<PgConn>),
 }
 
 impl PgPool {
@@ -97,12 +106,26 @@ impl PgPool {
     pub async fn get(&self) -> Result<PooledConn, SqlError> {
         use deadpool::managed::PoolError;
         match self.pool.get().await {
-            Ok(obj) => Ok(PooledConn { obj }),
+            Ok(obj) => Ok(PooledConn {
+                inner: Conn::Pooled(obj),
+            }),
             Err(PoolError::Timeout(_)) => Err(SqlError::Timeout(
                 "no connection became free within the pool wait timeout".into(),
             )),
             Err(PoolError::Backend(e)) => Err(super::connect_error(&e)),
             Err(e) => Err(SqlError::Connection(e.to_string())),
+        }
+    }
+
+    /// A new connection outside the pool, for one call (`transient` mode:
+    /// the cost of connecting is part of what is measured).
+    pub async fn connect_fresh(&self) -> Result<PooledConn, SqlError> {
+        use deadpool::managed::Manager as _;
+        match self.pool.manager().create().await {
+            Ok(conn) => Ok(PooledConn {
+                inner: Conn::Fresh(Box::new(conn)),
+            }),
+            Err(e) => Err(super::connect_error(&e)),
         }
     }
 
@@ -119,9 +142,16 @@ impl PgPool {
 }
 
 impl PooledConn {
+    fn conn(&self) -> &PgConn {
+        match &self.inner {
+            Conn::Pooled(obj) => obj,
+            Conn::Fresh(c) => c,
+        }
+    }
+
     /// The driver's client.
     pub fn client(&self) -> &tokio_postgres::Client {
-        &self.obj.client
+        &self.conn().client
     }
 
     /// The statement known as `key` (with text `sql`), prepared on this
@@ -139,8 +169,8 @@ impl PooledConn {
         }
         // Boxed: the miss path's future is large and rare, and would
         // otherwise be part of (and copied with) every call's future.
-        let stmt = Box::pin(self.obj.client.prepare(sql)).await?;
-        if let Ok(mut map) = self.obj.statements.lock() {
+        let stmt = Box::pin(self.conn().client.prepare(sql)).await?;
+        if let Ok(mut map) = self.conn().statements.lock() {
             if map.len() >= cap {
                 map.clear();
             }
@@ -150,27 +180,29 @@ impl PooledConn {
     }
 
     fn cached(&self, key: &StmtKey) -> Option<Statement> {
-        self.obj.statements.lock().ok()?.get(key).cloned()
+        self.conn().statements.lock().ok()?.get(key).cloned()
     }
 
     /// Drops `key` from the cache, after the server said its cached plan no
     /// longer fits the table ("cached plan must not change result type"),
     /// so the next use prepares it afresh.
     pub fn forget(&self, key: &StmtKey) {
-        if let Ok(mut map) = self.obj.statements.lock() {
+        if let Ok(mut map) = self.conn().statements.lock() {
             map.remove(key);
         }
     }
 
     /// Closes the connection instead of returning it to the pool.
     pub fn discard(self) {
-        drop(Object::take(self.obj));
+        if let Conn::Pooled(obj) = self.inner {
+            drop(Object::take(obj));
+        }
     }
 
     /// Asks the server to cancel whatever the connection is running, then
     /// closes it: for a call abandoned mid-statement.
     pub fn cancel_and_discard(self) {
-        let token = self.obj.client.cancel_token();
+        let token = self.conn().client.cancel_token();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
                 let _ = token.cancel_query(NoTls).await;

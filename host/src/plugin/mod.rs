@@ -113,6 +113,7 @@ impl Artifact {
         Artifact {
             name: v.manifest.name.clone(),
             sha256: v.manifest.component.sha256.clone(),
+            capabilities: Some(v.manifest.capabilities.clone()),
             bytes: Cow::Owned(v.bytes),
             origin,
         }
@@ -140,6 +141,9 @@ pub struct Artifact {
     pub sha256: String,
     /// Where it came from.
     pub origin: Origin,
+    /// Capabilities its manifest requests; `None` for built-ins and bare
+    /// components, which get what the operator grants.
+    pub capabilities: Option<Vec<String>>,
 }
 
 /// Lower-case hex SHA-256.
@@ -177,6 +181,7 @@ pub fn builtin(name: &str) -> Result<Artifact, PluginError> {
         bytes: Cow::Borrowed(b.bytes),
         sha256: found,
         origin: Origin::Builtin,
+        capabilities: None,
     })
 }
 
@@ -220,6 +225,7 @@ pub fn unsigned_file(
         sha256: sha256_hex(&bytes),
         bytes: Cow::Owned(bytes),
         origin: Origin::UnsignedFile(path.to_path_buf()),
+        capabilities: None,
     })
 }
 

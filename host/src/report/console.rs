@@ -78,6 +78,24 @@ pub fn render(r: &Report) -> String {
             ms(p.max)
         );
     }
+    if r.connections.connect_ms.count > 0 {
+        let c = &r.connections.connect_ms;
+        let _ = writeln!(
+            w,
+            "connect ms: mean {} p50 {} p99 {} max {}",
+            ms(c.mean),
+            ms(c.p50),
+            ms(c.p99),
+            ms(c.max)
+        );
+        for (mode, m) in &r.connections.by_mode {
+            let _ = writeln!(
+                w,
+                "  {mode}: {} workers, {} transactions, {:.1} tps",
+                m.workers, m.transactions, m.tps
+            );
+        }
+    }
     if r.operations.len() > 1 || r.operations.values().any(|o| o.errors > 0) {
         let _ = writeln!(
             w,

@@ -41,6 +41,9 @@ pub struct Report {
     pub latency_ms: LatencySummary,
     /// Time steps waited for a pooled connection.
     pub pool_wait_ms: LatencySummary,
+    /// Connecting: how long it took (transient workers) and the
+    /// throughput of each connection mode.
+    pub connections: ConnectionsSection,
     /// Per operation name.
     pub operations: BTreeMap<String, Operation>,
     /// Errors by kind and SQLSTATE.
@@ -76,6 +79,26 @@ pub struct WorkloadSection {
     pub counters: BTreeMap<String, u64>,
     /// Figures the workload computed after the run (`summarize`).
     pub figures: BTreeMap<String, FigureRow>,
+}
+
+/// Connection costs and throughput per connection mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionsSection {
+    /// Time to open a connection, for steps that opened one.
+    pub connect_ms: LatencySummary,
+    /// `persistent` and/or `transient`: workers, transactions and tps.
+    pub by_mode: BTreeMap<String, ModeRow>,
+}
+
+/// Throughput of the workers in one connection mode.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeRow {
+    /// Workers in this mode.
+    pub workers: u64,
+    /// Their successful steps.
+    pub transactions: u64,
+    /// Per second of elapsed time.
+    pub tps: f64,
 }
 
 /// A plugin the workload depends on.
@@ -123,6 +146,11 @@ pub struct ConfigSection {
     pub seed: u64,
     /// Connection handling.
     pub connection_mode: String,
+    /// Tenant the plugin ran as (its own role and schema), or null for the
+    /// operator's connection.
+    pub tenant: Option<String>,
+    /// What the plugin was allowed to do.
+    pub capabilities: Vec<String>,
 }
 
 /// The database.
@@ -238,6 +266,24 @@ pub fn measured(recorder: &Recorder, elapsed: Duration, dropped_log_lines: u64) 
             sample: e.sample.clone(),
         })
         .collect();
+    let mut by_mode: BTreeMap<String, ModeRow> = BTreeMap::new();
+    for w in recorder.workers.values() {
+        let key = if w.transient {
+            "transient"
+        } else {
+            "persistent"
+        };
+        let row = by_mode.entry(key.into()).or_insert(ModeRow {
+            workers: 0,
+            transactions: 0,
+            tps: 0.0,
+        });
+        row.workers += 1;
+        row.transactions += w.transactions;
+    }
+    for row in by_mode.values_mut() {
+        row.tps = rate(row.transactions);
+    }
     let mut workers: Vec<WorkerRow> = recorder
         .workers
         .iter()
@@ -269,6 +315,10 @@ pub fn measured(recorder: &Recorder, elapsed: Duration, dropped_log_lines: u64) 
         },
         latency_ms: overall.summary(),
         pool_wait_ms: recorder.pool_wait.summary(),
+        connections: ConnectionsSection {
+            connect_ms: recorder.connect.summary(),
+            by_mode,
+        },
         operations,
         errors,
         workers,
@@ -284,6 +334,8 @@ pub struct MeasuredParts {
     pub latency_ms: LatencySummary,
     /// Pool wait.
     pub pool_wait_ms: LatencySummary,
+    /// Connecting.
+    pub connections: ConnectionsSection,
     /// Per operation.
     pub operations: BTreeMap<String, Operation>,
     /// Errors.

@@ -37,8 +37,12 @@ use worker::{ShardCounters, Window, WorkerEnv};
 pub struct RunSpec {
     /// The plugin, ready to instantiate.
     pub runtime: PluginRuntime,
-    /// Where to connect.
+    /// Where workers connect (the tenant's role, with the run's timeouts).
     pub db: tokio_postgres::Config,
+    /// Where setup, load and cleanup connect (longer timeouts).
+    pub setup_db: tokio_postgres::Config,
+    /// What the plugin may do.
+    pub caps: crate::capability::sql::Capabilities,
     /// Mode chosen (validated against `describe`).
     pub mode: String,
     /// Scale chosen.
@@ -71,6 +75,8 @@ pub struct RunSpec {
     pub sql_limits: SqlLimits,
     /// Progress line interval.
     pub progress: Option<Duration>,
+    /// How workers connect.
+    pub connection_mode: crate::config::ConnectionMode,
 }
 
 impl RunSpec {
@@ -403,12 +409,19 @@ fn run_shard(
             POOL_WAIT_TIMEOUT,
         )
         .map_err(fail)?;
-        pool.warm_up().await.map_err(|e| {
-            fail(format!(
-                "connecting to the database: {}",
-                crate::pg::sql_error_text(&e)
-            ))
-        })?;
+        // Connect now so connecting is not measured, unless every worker
+        // here connects per step on purpose (transient mode).
+        let any_pooled = ids_for(spec.workers, shards, shard)
+            .iter()
+            .any(|w| !spec.connection_mode.transient(*w));
+        if any_pooled {
+            pool.warm_up().await.map_err(|e| {
+                fail(format!(
+                    "connecting to the database: {}",
+                    crate::pg::sql_error_text(&e)
+                ))
+            })?;
+        }
         let recorder = RefCell::new(Recorder::new());
         // With a connection per worker, each keeps its own and skips the pool.
         let my_workers = share(spec.workers, shards, shard);
@@ -423,11 +436,15 @@ fn run_shard(
             recorder: &recorder,
             counters,
             sticky,
+            caps: &spec.caps,
+            mode: spec.connection_mode,
         };
         let mut workers = Vec::new();
         for id in ids_for(spec.workers, shards, shard) {
             let ctx = spec.context(id, spec.workers, SeedPhase::Run);
-            recorder.borrow_mut().register_worker(id);
+            recorder
+                .borrow_mut()
+                .register_worker(id, spec.connection_mode.transient(id));
             let inst = worker::start_instance(&env, &ctx).await.map_err(fail)?;
             workers.push((ctx, inst));
         }

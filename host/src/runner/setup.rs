@@ -41,8 +41,9 @@ fn call_failed(
 }
 
 async fn single_instance(spec: &RunSpec) -> Result<PluginInstance, String> {
-    let pool = PgPool::new(spec.db.clone(), 1, POOL_WAIT_TIMEOUT)?;
-    let session = SqlSession::new(pool, spec.sql_limits.clone());
+    let pool = PgPool::new(spec.setup_db.clone(), 1, POOL_WAIT_TIMEOUT)?;
+    let mut session = SqlSession::new(pool, spec.sql_limits.clone());
+    session.set_capabilities(spec.caps.clone());
     spec.runtime
         .instantiate(session, None)
         .await
@@ -128,12 +129,13 @@ fn load_in_parallel(spec: &RunSpec, stop: &StopSignal) -> Result<(), String> {
                                 tokio::task::spawn_local(spec.runtime.clock().clone().run_ticker());
                             }
                             let size = share(loaders, shards, shard) as usize;
-                            let pool = PgPool::new(spec.db.clone(), size, POOL_WAIT_TIMEOUT)?;
+                            let pool = PgPool::new(spec.setup_db.clone(), size, POOL_WAIT_TIMEOUT)?;
                             let loads = ids_for(loaders, shards, shard).into_iter().map(|id| {
                                 let pool = pool.clone();
                                 async move {
                                     let ctx = spec.context(id, loaders, SeedPhase::Load);
-                                    let session = SqlSession::new(pool, spec.sql_limits.clone());
+                                    let mut session = SqlSession::new(pool, spec.sql_limits.clone());
+                                    session.set_capabilities(spec.caps.clone());
                                     let mut inst = spec
                                         .runtime
                                         .instantiate(session, None)
@@ -193,7 +195,8 @@ pub fn summarize(
             .map(|(k, v)| (k.clone(), *v))
             .collect(),
     };
-    let ctx = spec.context(0, 1, SeedPhase::Run);
+    // The context of worker 0 of the run, so summarize knows the worker count.
+    let ctx = spec.context(0, spec.workers, SeedPhase::Run);
     let name = spec.runtime.name();
     let rt = shards::runtime().map_err(|e| format!("starting a runtime: {e}"))?;
     rt.block_on(async {

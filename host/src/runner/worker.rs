@@ -45,8 +45,8 @@ pub fn describe_error(e: &WorkloadError) -> String {
 
 fn call_error_kind(e: &CallError) -> ErrorKind {
     match e {
-        CallError::Trap(_) | CallError::CpuLimit(_) => ErrorKind::Trap,
-        CallError::Timeout(_) => ErrorKind::Timeout,
+        CallError::Trap(_) => ErrorKind::Trap,
+        CallError::CpuLimit(_) | CallError::Timeout(_) => ErrorKind::Timeout,
     }
 }
 
@@ -83,6 +83,8 @@ pub struct WorkerEnv<'a> {
     pub recorder: &'a RefCell<Recorder>,
     pub counters: &'a ShardCounters,
     pub sticky: bool,
+    pub caps: &'a crate::capability::sql::Capabilities,
+    pub mode: crate::config::ConnectionMode,
 }
 
 /// A fresh instance with `init` done.
@@ -90,6 +92,8 @@ pub async fn start_instance(env: &WorkerEnv<'_>, ctx: &Context) -> Result<Plugin
     let id = ctx.worker_id;
     let mut session = SqlSession::new(env.pool.clone(), env.sql_limits.clone());
     session.set_sticky(env.sticky);
+    session.set_transient(env.mode.transient(id));
+    session.set_capabilities(env.caps.clone());
     let mut inst = env
         .runtime
         .instantiate(session, Some(id))
@@ -118,6 +122,9 @@ fn record(
         Ok(called) => {
             if let Some(wait) = called.pool_wait {
                 rec.pool_wait(wait);
+            }
+            if let Some(c) = called.connect_time {
+                rec.connect_time(c);
             }
             match called.value {
                 Ok(outcome) => {

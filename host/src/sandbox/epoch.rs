@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::Engine;
 
 /// Epoch period.
@@ -84,39 +84,52 @@ impl EpochClock {
     }
 }
 
-/// CPU budget of one exported call, counted in epoch ticks during which the
-/// guest kept running.
-#[derive(Debug, Clone, Default)]
+/// CPU budget of one exported call: time the guest spent running wasm,
+/// measured at each epoch tick as the time since the later of the last
+/// tick and the last return from a host call (so time waiting for the
+/// database is not charged).
+#[derive(Debug, Clone)]
 pub struct CpuBudget {
-    limit_ticks: u64,
-    used: u64,
-    last_seen: u64,
+    limit: Duration,
+    used: Duration,
+    mark: Instant,
+}
+
+impl Default for CpuBudget {
+    fn default() -> Self {
+        CpuBudget {
+            limit: Duration::MAX,
+            used: Duration::ZERO,
+            mark: Instant::now(),
+        }
+    }
 }
 
 impl CpuBudget {
-    /// A budget of `limit` for the call starting now (epoch `now`).
-    pub fn start(limit: Duration, now: u64) -> Self {
+    /// A budget of `limit` for a call starting at `now`.
+    pub fn start(limit: Duration, now: Instant) -> Self {
         CpuBudget {
-            limit_ticks: (limit.as_millis() / TICK.as_millis()).max(1) as u64,
-            used: 0,
-            last_seen: now,
+            limit,
+            used: Duration::ZERO,
+            mark: now,
         }
     }
 
-    /// Called at each deadline hit; true while the call is within budget.
-    /// A tick counts only if the previous hit was the tick before, i.e. the
-    /// guest ran straight through it rather than waiting in a host call.
-    pub fn on_tick(&mut self, now: u64) -> bool {
-        if now == self.last_seen + 1 {
-            self.used += 1;
-        }
-        self.last_seen = now;
-        self.used <= self.limit_ticks
+    /// Called at each deadline hit, `now`, with the instant the guest last
+    /// came back from a host call; true while the call is within budget.
+    pub fn on_tick(&mut self, now: Instant, last_host_return: Option<Instant>) -> bool {
+        let since = match last_host_return {
+            Some(r) if r > self.mark => r,
+            _ => self.mark,
+        };
+        self.used += now.saturating_duration_since(since);
+        self.mark = now;
+        self.used <= self.limit
     }
 
-    /// Ticks used so far.
+    /// Time charged so far.
     pub fn used(&self) -> Duration {
-        TICK * self.used as u32
+        self.used
     }
 }
 
@@ -125,13 +138,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_consecutive_ticks_count() {
-        let mut b = CpuBudget::start(Duration::from_millis(30), 100);
-        assert!(b.on_tick(101)); // ran through a tick: 1
-        assert!(b.on_tick(105)); // waited in a host call: not counted
-        assert!(b.on_tick(106)); // 2
-        assert!(b.on_tick(107)); // 3
-        assert!(!b.on_tick(108)); // 4 > 3: over budget
-        assert_eq!(b.used(), Duration::from_millis(40));
+    fn host_call_time_is_not_charged() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut b = CpuBudget::start(Duration::from_millis(30), t0);
+        assert!(b.on_tick(ms(10), None)); // ran 10 ms
+        // Waited in a host call from 12 to 50 ms, then ran to 55 ms.
+        assert!(b.on_tick(ms(55), Some(ms(50))));
+        assert_eq!(b.used(), Duration::from_millis(15));
+        assert!(b.on_tick(ms(65), Some(ms(50))));
+        assert!(!b.on_tick(ms(75), None)); // 35 ms > 30 ms
     }
 }

@@ -3,7 +3,7 @@
 //! trapped or timed out is poisoned: the runner discards it and builds a
 //! fresh one.
 
-use super::epoch::{CpuBudget, EpochClock};
+use super::epoch::CpuBudget;
 use super::state::HostState;
 use crate::bindings::exports::stormdb::workload::workload::Guest;
 use crate::bindings::{
@@ -55,14 +55,15 @@ impl CallError {
         if let Some(CpuDeadline(limit)) = e.downcast_ref::<CpuDeadline>() {
             return CallError::CpuLimit(*limit);
         }
+        // The root cause says what happened (a trap code, the memory limit);
+        // the outer layers are backtrace context.
         let mut msg = match e.downcast_ref::<wasmtime::Trap>() {
             Some(trap) => trap.to_string(),
-            None => format!("{e:#}")
-                .lines()
-                .next()
-                .unwrap_or("unknown error")
-                .to_string(),
+            None => e.root_cause().to_string(),
         };
+        if let Some(first) = msg.lines().next() {
+            msg = first.to_string();
+        }
         if let Some(line) = store.data().log.last_stderr() {
             msg.push_str(": ");
             msg.push_str(&line);
@@ -74,12 +75,14 @@ impl CallError {
 /// Installs the epoch callback: yield to the runtime every tick (fairness
 /// between instances on one thread) and trap once the call's CPU budget is
 /// spent.
-pub(super) fn install_deadline(store: &mut Store<HostState>, clock: EpochClock) {
+pub(super) fn install_deadline(store: &mut Store<HostState>) {
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
-        let now = clock.now();
-        let cpu = &mut ctx.data_mut().cpu;
-        if cpu.on_tick(now) {
+        let now = std::time::Instant::now();
+        let data = ctx.data_mut();
+        let last_return = data.sql.last_host_return();
+        let cpu = &mut data.cpu;
+        if cpu.on_tick(now, last_return) {
             Ok(UpdateDeadline::Yield(1))
         } else {
             Err(wasmtime::Error::new(CpuDeadline(cpu.used())))
@@ -91,7 +94,6 @@ pub(super) fn install_deadline(store: &mut Store<HostState>, clock: EpochClock) 
 pub struct PluginInstance {
     store: Store<HostState>,
     bindings: WorkloadPlugin,
-    clock: EpochClock,
     poisoned: bool,
 }
 
@@ -103,18 +105,15 @@ pub struct Called<T> {
     /// Time spent waiting for a pooled connection, if the call took one
     /// from the pool.
     pub pool_wait: Option<Duration>,
+    /// Time spent opening a connection (transient mode).
+    pub connect_time: Option<Duration>,
 }
 
 impl PluginInstance {
-    pub(super) fn new(
-        store: Store<HostState>,
-        bindings: WorkloadPlugin,
-        clock: EpochClock,
-    ) -> Self {
+    pub(super) fn new(store: Store<HostState>, bindings: WorkloadPlugin) -> Self {
         PluginInstance {
             store,
             bindings,
-            clock,
             poisoned: false,
         }
     }
@@ -141,7 +140,7 @@ impl PluginInstance {
         run: &RunSummary,
         limits: CallLimits,
     ) -> Result<Result<Vec<Figure>, WorkloadError>, CallError> {
-        self.prepare(CallPhase::Work, limits);
+        self.prepare(CallPhase::Inspect, limits);
         let guest = self.bindings.stormdb_workload_workload();
         let r = tokio::time::timeout(limits.wall, guest.call_summarize(&mut self.store, ctx, run))
             .await;
@@ -158,7 +157,7 @@ impl PluginInstance {
     }
 
     fn prepare(&mut self, phase: CallPhase, limits: CallLimits) {
-        let now = self.clock.now();
+        let now = std::time::Instant::now();
         let data = self.store.data_mut();
         data.cpu = CpuBudget::start(limits.cpu, now);
         data.sql.begin_call(phase);
@@ -173,12 +172,17 @@ impl PluginInstance {
         match outcome {
             Ok(Ok(value)) => {
                 let sql = &mut self.store.data_mut().sql;
+                let connect_time = sql.take_connect_time();
                 let pool_wait = if sql.has_open_tx() {
                     sql.end_call().await
                 } else {
                     sql.finish_call()
                 };
-                Ok(Called { value, pool_wait })
+                Ok(Called {
+                    value,
+                    pool_wait,
+                    connect_time,
+                })
             }
             Ok(Err(e)) => {
                 self.poisoned = true;
@@ -207,7 +211,7 @@ impl PluginInstance {
         ctx: &Context,
         limits: CallLimits,
     ) -> Result<Result<bool, WorkloadError>, CallError> {
-        self.prepare(CallPhase::Work, limits);
+        self.prepare(CallPhase::Inspect, limits);
         let guest = self.bindings.stormdb_workload_workload();
         let r = tokio::time::timeout(limits.wall, guest.call_is_loaded(&mut self.store, ctx)).await;
         self.finish(r, limits).await.map(|c| c.value)
@@ -220,7 +224,14 @@ impl PluginInstance {
         ctx: &Context,
         limits: CallLimits,
     ) -> Result<Result<(), WorkloadError>, CallError> {
-        self.prepare(CallPhase::Work, limits);
+        let phase = match call {
+            Lifecycle::SetupSchema | Lifecycle::FinishSetup | Lifecycle::Cleanup => {
+                CallPhase::Schema
+            }
+            Lifecycle::Load => CallPhase::Load,
+            Lifecycle::Init => CallPhase::Init,
+        };
+        self.prepare(phase, limits);
         let guest = self.guest().clone();
         let store = &mut self.store;
         let fut = async {
@@ -244,7 +255,7 @@ impl PluginInstance {
         &mut self,
         limits: CallLimits,
     ) -> Result<Called<Result<Outcome, StepError>>, CallError> {
-        self.prepare(CallPhase::Work, limits);
+        self.prepare(CallPhase::Step, limits);
         let guest = self.bindings.stormdb_workload_workload();
         let r = guest.call_step(&mut self.store).await;
         self.finish(Ok(r), limits).await

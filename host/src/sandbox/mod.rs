@@ -391,12 +391,12 @@ impl PluginRuntime {
             .build();
         let mut store = Store::new(&self.engine, HostState::new(sql, log, limits));
         store.limiter(|s| &mut s.limits);
-        instance::install_deadline(&mut store, self.clock.clone());
+        instance::install_deadline(&mut store);
         let bindings = self
             .pre
             .instantiate_async(&mut store)
             .await
             .map_err(|e| CallError::from_trap(e, &store))?;
-        Ok(PluginInstance::new(store, bindings, self.clock.clone()))
+        Ok(PluginInstance::new(store, bindings))
     }
 }

@@ -308,7 +308,7 @@ macro_rules! export_workload {
                 }
             }
 
-            $crate::bindings::export_raw!(__StormdbExport with_types_in $crate::bindings);
+    $crate::bindings::export_raw!(__StormdbExport with_types_in $crate::bindings);
         };
     };
 }

@@ -117,8 +117,13 @@ impl HostStatement for SqlSession {
         handle: Resource<StatementHandle>,
         params: Vec<Value>,
     ) -> Answer<Vec<Vec<Value>>> {
-        let (id, sql) = self.table.get(&handle)?.target_parts();
-        if let Err(e) = SqlSession::check_arity(self.table.get(&handle)?, &params) {
+        let h = self.table.get(&handle)?;
+        let (id, sql) = h.target_parts();
+        let class = h.class().clone();
+        if let Err(e) = SqlSession::check_arity(h, &params) {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.authorize_handle(&class) {
             return Ok(Err(e));
         }
         Ok(self
@@ -131,8 +136,13 @@ impl HostStatement for SqlSession {
         handle: Resource<StatementHandle>,
         params: Vec<Value>,
     ) -> Answer<u64> {
-        let (id, sql) = self.table.get(&handle)?.target_parts();
-        if let Err(e) = SqlSession::check_arity(self.table.get(&handle)?, &params) {
+        let h = self.table.get(&handle)?;
+        let (id, sql) = h.target_parts();
+        let class = h.class().clone();
+        if let Err(e) = SqlSession::check_arity(h, &params) {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.authorize_handle(&class) {
             return Ok(Err(e));
         }
         Ok(SqlSession::execute(self, &Target::handle(id, &sql), &params).await)

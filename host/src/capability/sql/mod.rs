@@ -10,6 +10,7 @@ mod convert;
 mod copy;
 mod error;
 mod host;
+pub mod policy;
 mod session;
 
 pub(crate) use error::from_pg;
@@ -34,6 +35,7 @@ pub struct StatementHandle {
     sql: Arc<str>,
     columns: Vec<Column>,
     params: Vec<Type>,
+    class: policy::Class,
 }
 
 impl StatementHandle {
@@ -41,16 +43,14 @@ impl StatementHandle {
     pub(crate) fn target_parts(&self) -> (u64, Arc<str>) {
         (self.id, self.sql.clone())
     }
+
+    /// What the statement does, classified when it was prepared.
+    pub(crate) fn class(&self) -> &policy::Class {
+        &self.class
+    }
 }
 
-/// Which exported call is running; the SQL allowed depends on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallPhase {
-    /// `describe`: no SQL at all.
-    Describe,
-    /// Setup, init, step and cleanup.
-    Work,
-}
+pub use policy::{Capabilities, Phase as CallPhase};
 
 /// Caps that keep one plugin from exhausting the host.
 #[derive(Debug, Clone)]
@@ -64,6 +64,8 @@ pub struct SqlLimits {
     pub statement_cache: usize,
     /// Prepared-statement handles one instance may hold.
     pub max_statement_handles: usize,
+    /// Statements one exported call (one step) may run.
+    pub max_statements_per_call: u64,
 }
 
 impl Default for SqlLimits {
@@ -73,6 +75,7 @@ impl Default for SqlLimits {
             max_result_bytes: 256 << 20,
             statement_cache: 512,
             max_statement_handles: 256,
+            max_statements_per_call: 100_000,
         }
     }
 }

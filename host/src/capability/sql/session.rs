@@ -1,11 +1,13 @@
 //! One instance's SQL state and the statements it runs.
 
 use super::convert::{Cell, Encoded, encode};
+use super::policy::{self, Capabilities, Class, TxControl};
 use super::{CallPhase, SqlLimits, StatementHandle, TransactionHandle, copy, from_pg};
 use crate::bindings::stormdb::workload::sql::{IsolationLevel, TransactionOptions};
 use crate::bindings::{Column, RowSet, SqlError, Value};
 use crate::pg::pool::{PgPool, PooledConn, StmtKey};
 use futures_util::TryStreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -39,7 +41,23 @@ pub struct SqlSession {
     /// short list scanned before the connection's shared cache, valid
     /// while `conn` stays the same connection.
     local_statements: Vec<(u64, Statement)>,
+    /// What this plugin was granted.
+    caps: Capabilities,
+    /// Policy classification of SQL texts seen, so each is parsed once.
+    classes: HashMap<Box<str>, Class>,
+    /// A transaction opened with BEGIN as SQL text is open.
+    text_tx: bool,
+    /// When the last SQL call returned to the guest: CPU accounting charges
+    /// the guest only from here, not for time spent waiting on the server.
+    last_return: Option<Instant>,
+    /// Open a new connection for every call instead of using the pool.
+    transient: bool,
+    /// Time spent connecting in the current call (transient mode).
+    connect_time: Option<Duration>,
 }
+
+/// Distinct SQL texts whose classification a session remembers.
+const CLASS_CACHE: usize = 512;
 
 /// What a statement to run is: SQL text, or a prepared handle's key.
 pub(super) struct Target<'a> {
@@ -118,7 +136,63 @@ impl SqlSession {
             handles: 0,
             sticky: false,
             local_statements: Vec::new(),
+            caps: Capabilities::all(),
+            classes: HashMap::new(),
+            text_tx: false,
+            last_return: None,
+            transient: false,
+            connect_time: None,
         }
+    }
+
+    /// Open a new connection for every call (and close it after), like
+    /// `pgbench -C`, so connecting is part of each step.
+    pub fn set_transient(&mut self, transient: bool) {
+        self.transient = transient;
+    }
+
+    /// Time the current call spent opening its connection (transient mode).
+    pub fn take_connect_time(&mut self) -> Option<Duration> {
+        self.connect_time.take()
+    }
+
+    /// Limit the plugin to `caps` (the manifest's requests as granted).
+    pub fn set_capabilities(&mut self, caps: Capabilities) {
+        self.caps = caps;
+    }
+
+    /// Classifies SQL text sent by the plugin (cached) and checks it may run
+    /// now; tracks transactions opened and closed as text.
+    fn authorize_text(&mut self, sql: &str) -> Result<(), SqlError> {
+        let class = match self.classes.get(sql) {
+            Some(c) => c.clone(),
+            None => {
+                let c = policy::classify(sql);
+                if self.classes.len() >= CLASS_CACHE {
+                    self.classes.clear();
+                }
+                self.classes.insert(sql.into(), c.clone());
+                c
+            }
+        };
+        policy::check(&class, self.phase, &self.caps).map_err(SqlError::Denied)?;
+        match class {
+            Class::Tx(TxControl::Begin) => self.text_tx = true,
+            Class::Tx(TxControl::End) => self.text_tx = false,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks a prepared statement may run now.
+    pub(super) fn authorize_handle(&mut self, class: &Class) -> Result<(), SqlError> {
+        policy::check(class, self.phase, &self.caps).map_err(SqlError::Denied)?;
+        match class {
+            Class::Tx(TxControl::Begin) => self.text_tx = true,
+            Class::Tx(TxControl::End) => self.text_tx = false,
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Keep the connection from one call to the next instead of returning
@@ -128,8 +202,15 @@ impl SqlSession {
         self.sticky = sticky;
     }
 
+    /// When the last SQL call of the current exported call returned.
+    pub fn last_host_return(&self) -> Option<Instant> {
+        self.last_return
+    }
+
     /// Prepare for an exported call in `phase`.
     pub fn begin_call(&mut self, phase: CallPhase) {
+        self.last_return = None;
+        self.connect_time = None;
         self.phase = phase;
         self.pool_wait = None;
         self.statements = 0;
@@ -139,7 +220,7 @@ impl SqlSession {
     /// connection back (or drop it if it is unusable), and return how long
     /// the call waited for a pooled connection, if it took one.
     pub async fn end_call(&mut self) -> Option<Duration> {
-        if self.open_tx.is_some() {
+        if self.open_tx.is_some() || self.text_tx {
             self.rollback_leftover().await;
         }
         self.finish_call()
@@ -149,7 +230,10 @@ impl SqlSession {
     /// when it left no transaction open (see [`SqlSession::has_open_tx`]).
     pub fn finish_call(&mut self) -> Option<Duration> {
         self.tx_failed = false;
-        if !self.sticky || self.conn.as_ref().is_some_and(|c| c.client().is_closed()) {
+        if self.transient
+            || !self.sticky
+            || self.conn.as_ref().is_some_and(|c| c.client().is_closed())
+        {
             self.release_conn();
         }
         self.phase = CallPhase::Describe;
@@ -158,11 +242,12 @@ impl SqlSession {
 
     /// True while the plugin has a transaction open.
     pub fn has_open_tx(&self) -> bool {
-        self.open_tx.is_some()
+        self.open_tx.is_some() || self.text_tx
     }
 
     async fn rollback_leftover(&mut self) {
         self.open_tx = None;
+        self.text_tx = false;
         if let Some(conn) = self.conn.as_ref()
             && conn.client().batch_execute("ROLLBACK").await.is_err()
         {
@@ -184,6 +269,7 @@ impl SqlSession {
     /// may still be running is cancelled.
     pub fn abandon(&mut self) {
         self.open_tx = None;
+        self.text_tx = false;
         self.tx_failed = false;
         self.local_statements.clear();
         if let Some(conn) = self.conn.take() {
@@ -204,13 +290,25 @@ impl SqlSession {
         }
         if self.conn.is_none() {
             let started = Instant::now();
-            // deadpool's wait future is several KiB; boxed, it does not
-            // inflate (and get copied with) every SQL call's future.
-            let conn = Box::pin(self.pool.get()).await;
-            *self.pool_wait.get_or_insert(Duration::ZERO) += started.elapsed();
-            self.conn = Some(conn?);
+            // The pool's wait future and the connect future are several KiB;
+            // boxed, they do not inflate every SQL call's future.
+            if self.transient {
+                let conn = Box::pin(self.pool.connect_fresh()).await;
+                *self.connect_time.get_or_insert(Duration::ZERO) += started.elapsed();
+                self.conn = Some(conn?);
+            } else {
+                let conn = Box::pin(self.pool.get()).await;
+                *self.pool_wait.get_or_insert(Duration::ZERO) += started.elapsed();
+                self.conn = Some(conn?);
+            }
         }
         self.statements += 1;
+        if self.statements > self.limits.max_statements_per_call {
+            return Err(SqlError::Limit(format!(
+                "more than {} statements in one call (the per-step statement limit)",
+                self.limits.max_statements_per_call
+            )));
+        }
         self.conn
             .as_ref()
             .ok_or_else(|| SqlError::Connection("no connection".into()))
@@ -264,6 +362,9 @@ impl SqlSession {
 
     /// Remembers a failure inside an open transaction (see `tx_failed`).
     fn note<T>(&mut self, r: Result<T, SqlError>) -> Result<T, SqlError> {
+        // Every SQL call's result passes here just before it returns to
+        // the guest: the end of time not charged to its CPU budget.
+        self.last_return = Some(Instant::now());
         if let Err(e) = &r {
             if self.open_tx.is_some() {
                 self.tx_failed = true;
@@ -278,6 +379,9 @@ impl SqlSession {
 
     /// `query` with SQL text: rows and their column metadata.
     pub(super) async fn query(&mut self, sql: &str, params: &[Value]) -> Result<RowSet, SqlError> {
+        if let Err(e) = self.authorize_text(sql) {
+            return self.note(Err(e));
+        }
         let r = self.fetch(&Target::text(sql), params).await;
         let r = r.map(|(columns, rows)| RowSet { columns, rows });
         self.note(r)
@@ -352,13 +456,22 @@ impl SqlSession {
         self.note(r)
     }
 
-    /// `execute` with SQL text.
+    /// `execute` with SQL text from the plugin.
     pub(super) async fn execute_text(
         &mut self,
         sql: &str,
         params: &[Value],
     ) -> Result<u64, SqlError> {
+        if let Err(e) = self.authorize_text(sql) {
+            return self.note(Err(e));
+        }
         self.execute(&Target::text(sql), params).await
+    }
+
+    /// SQL the host itself sends (BEGIN, COMMIT, ROLLBACK): not the
+    /// plugin's, so not subject to its policy.
+    async fn execute_host(&mut self, sql: &str) -> Result<u64, SqlError> {
+        self.execute(&Target::text(sql), &[]).await
     }
 
     async fn execute_inner(
@@ -382,6 +495,16 @@ impl SqlSession {
         rows: &[Vec<Value>],
     ) -> Result<u64, SqlError> {
         let cap = self.limits.statement_cache;
+        if !self.caps.copy {
+            return self.note(Err(SqlError::Denied(
+                "the plugin was not granted the 'copy' capability".into(),
+            )));
+        }
+        if matches!(self.phase, CallPhase::Describe | CallPhase::Inspect) {
+            return self.note(Err(SqlError::Denied(
+                "copy-in is not allowed in describe, is-loaded or summarize".into(),
+            )));
+        }
         let r = match self.connection().await {
             Ok(conn) => copy::copy_in(conn, cap, table, columns, rows).await,
             Err(e) => Err(e),
@@ -398,6 +521,14 @@ impl SqlSession {
                 self.limits.max_statement_handles
             )));
         }
+        let class = policy::classify(sql);
+        // Checked as if in setup-schema, where everything but forbidden
+        // statements and missing capabilities passes; each use is then
+        // checked against its own call's phase.
+        if self.phase == CallPhase::Describe {
+            return Err(SqlError::Denied("SQL is not available in describe".into()));
+        }
+        policy::check(&class, CallPhase::Schema, &self.caps).map_err(SqlError::Denied)?;
         let id = NEXT_STATEMENT_ID.fetch_add(1, Ordering::Relaxed);
         let sql: Arc<str> = sql.into();
         let target = Target {
@@ -412,6 +543,7 @@ impl SqlSession {
             columns: columns_of(&stmt),
             params: stmt.params().to_vec(),
             sql: sql.clone(),
+            class,
         })
     }
 
@@ -444,7 +576,7 @@ impl SqlSession {
             (IsolationLevel::Serializable, false) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
             (IsolationLevel::Serializable, true) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY",
         };
-        self.execute_text(sql, &[]).await?;
+        self.execute_host(sql).await?;
         let generation = self.next_generation;
         self.next_generation += 1;
         self.open_tx = Some(generation);
@@ -480,7 +612,7 @@ impl SqlSession {
         self.open_tx = None;
         let failed = std::mem::take(&mut self.tx_failed);
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
-        let result = self.execute_text(sql, &[]).await.map(|_| ());
+        let result = self.execute_host(sql).await.map(|_| ());
         if failed && commit && result.is_ok() {
             return Ok(Err(SqlError::Invalid(
                 "COMMIT after a failed statement: the server rolled the transaction back".into(),
@@ -494,7 +626,7 @@ impl SqlSession {
         if self.open_tx == Some(generation) {
             self.open_tx = None;
             self.tx_failed = false;
-            if let Err(e) = self.execute_text("ROLLBACK", &[]).await {
+            if let Err(e) = self.execute_host("ROLLBACK").await {
                 tracing::debug!("rollback of a dropped transaction failed: {e:?}");
                 if let Some(conn) = self.conn.take() {
                     conn.discard();

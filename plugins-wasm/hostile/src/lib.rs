@@ -1,0 +1,140 @@
+//! A hostile plugin: every mode is one attack on the host or on another
+//! tenant. StormDB's sandbox tests run each one and check it is contained
+//! and counted while the host keeps running.
+
+use stormdb_sdk::{
+    Context, Info, Outcome, StepError, StepResultExt, Workload, WorkloadError, log, sql,
+};
+
+struct Hostile {
+    mode: String,
+    target: String,
+}
+
+/// Recursion the optimiser cannot turn into a loop.
+#[inline(never)]
+fn recurse(depth: u64, acc: &mut [u64; 64]) -> u64 {
+    acc[(depth % 64) as usize] = acc[(depth % 64) as usize].wrapping_add(depth);
+    if depth == u64::MAX {
+        return acc[0];
+    }
+    recurse(depth + 1, acc).wrapping_add(acc[(depth % 7) as usize])
+}
+
+fn spin() -> ! {
+    let mut x: u64 = 1;
+    loop {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+impl Workload for Hostile {
+    fn describe() -> Info {
+        let mut b = stormdb_sdk::info("hostile", "0.1.0", "Attacks on the sandbox, one per mode");
+        for (m, d) in [
+            ("spin-step", "an endless loop in step"),
+            ("spin-setup", "an endless loop in setup-schema"),
+            ("memory", "grow memory until the limit"),
+            ("recursion", "recurse until the stack runs out"),
+            ("ddl", "CREATE TABLE during step"),
+            ("set-role", "SET ROLE to a superuser"),
+            ("set-config", "set_config('role', ...)"),
+            ("read-file", "pg_read_file('/etc/passwd')"),
+            ("copy-program", "COPY ... TO PROGRAM"),
+            ("two-statements", "two statements in one string"),
+            ("cross-read", "read another tenant's table (param target)"),
+            ("cross-write", "write another tenant's table (param target)"),
+            ("huge-result", "ask for ten million rows"),
+            ("many-statements", "thousands of statements in one step"),
+            ("log-flood", "ten thousand log lines per step"),
+            ("panic", "panic in step"),
+            ("slow", "sleep in the database past the step timeout"),
+        ] {
+            b = b.mode(m, d);
+        }
+        b.param("target", "", "another tenant's table, schema-qualified")
+            .build()
+    }
+
+    fn setup_schema(ctx: &Context) -> stormdb_sdk::Result<()> {
+        if ctx.mode == "spin-setup" {
+            spin();
+        }
+        Ok(())
+    }
+
+    fn init(ctx: &Context) -> stormdb_sdk::Result<Self> {
+        Ok(Hostile {
+            mode: ctx.mode.clone(),
+            target: ctx.param("target").unwrap_or("").to_string(),
+        })
+    }
+
+    fn step(&mut self) -> Result<Outcome, StepError> {
+        let op = self.mode.clone();
+        match op.as_str() {
+            "spin-step" | "spin-setup" => spin(),
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "recursion" => {
+                let mut acc = [0u64; 64];
+                let r = recurse(0, &mut acc);
+                std::hint::black_box(r);
+            }
+            "ddl" => {
+                sql::execute("CREATE TABLE hostile_ddl (a int)", &[]).op(&op)?;
+            }
+            "set-role" => {
+                sql::execute("SET ROLE postgres", &[]).op(&op)?;
+            }
+            "set-config" => {
+                sql::query("SELECT set_config('role', 'postgres', false)", &[]).op(&op)?;
+            }
+            "read-file" => {
+                sql::query("SELECT pg_read_file('/etc/passwd')", &[]).op(&op)?;
+            }
+            "copy-program" => {
+                sql::execute("COPY (SELECT 1) TO PROGRAM 'id > /tmp/stormdb-pwned'", &[])
+                    .op(&op)?;
+            }
+            "two-statements" => {
+                sql::execute("SELECT 1; DROP TABLE IF EXISTS hostile_victim", &[]).op(&op)?;
+            }
+            "cross-read" => {
+                sql::query(&format!("SELECT * FROM {}", self.target), &[]).op(&op)?;
+            }
+            "cross-write" => {
+                sql::execute(&format!("DELETE FROM {}", self.target), &[]).op(&op)?;
+            }
+            "huge-result" => {
+                sql::query("SELECT g FROM generate_series(1, 10000000) g", &[]).op(&op)?;
+            }
+            "many-statements" => {
+                let st = sql::prepare("SELECT 1").op(&op)?;
+                for _ in 0..1_000_000 {
+                    st.query_rows(&[]).op(&op)?;
+                }
+            }
+            "log-flood" => {
+                for i in 0..10_000 {
+                    log::info(&format!("flood line {i}"));
+                }
+            }
+            "panic" => panic!("hostile plugin panics"),
+            "slow" => {
+                sql::query("SELECT pg_sleep(30)", &[]).op(&op)?;
+            }
+            other => {
+                return Err(WorkloadError::failed(format!("unknown mode '{other}'"))).op(other);
+            }
+        }
+        Ok(Outcome::new(&op))
+    }
+}
+
+stormdb_sdk::export_workload!(Hostile);

@@ -1,0 +1,318 @@
+//! The adversarial suite: hostile plugins, each run through the real binary
+//! against real PostgreSQL, each contained (the run completes, the host
+//! keeps going) and counted in the report. Run with `--nocapture` to see
+//! the table of attack, expected and observed.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+/// Prints one line of the attack table (visible with `--nocapture`).
+fn row(attack: &str, expected: &str, observed: String) {
+    eprintln!("ATTACK {attack:<16} | expected: {expected:<48} | observed: {observed}");
+}
+
+/// Runs the hostile plugin in `mode`; the run must complete (exit 0).
+fn attack(db: &str, plugin: &str, mode: &str, extra: &[&str]) -> Value {
+    let path = guest(plugin);
+    let mut args = vec![
+        "run",
+        "--plugin",
+        path.to_str().unwrap(),
+        "--allow-unsigned",
+        "--mode",
+        mode,
+        "--db",
+        db,
+    ];
+    args.extend_from_slice(extra);
+    run_json(&args).1
+}
+
+/// The one error kind and its count, and a sample.
+fn error(report: &Value) -> (String, u64, String) {
+    let e = &report["errors"][0];
+    (
+        e["kind"].as_str().unwrap_or("none").to_string(),
+        e["count"].as_u64().unwrap_or(0),
+        e["sample"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .take(90)
+            .collect(),
+    )
+}
+
+fn expect_kind(db: &str, mode: &str, extra: &[&str], kind: &str, sample: &str, replaced: bool) {
+    let report = attack(db, "hostile", mode, extra);
+    let (k, n, s) = error(&report);
+    let observed = format!("{k} x{n}: {s}");
+    row(mode, &format!("{kind}: {sample}"), observed.clone());
+    // Every failure is of the expected kind (a timeout can be the host's
+    // or the server's statement_timeout) and every step failed.
+    for e in report["errors"].as_array().unwrap() {
+        assert_eq!(e["kind"], kind, "{mode}: {report}");
+    }
+    assert_eq!(
+        u64_at(&report, "/summary/transactions"),
+        0,
+        "{mode}: {report}"
+    );
+    assert!(n >= 1, "{mode}: {report}");
+    assert!(s.contains(sample), "{mode}: expected {sample:?} in {s:?}");
+    let r = u64_at(&report, "/summary/replaced_instances");
+    assert_eq!(r > 0, replaced, "{mode}: replaced {r}");
+}
+
+#[test]
+fn hostile_plugins_are_contained_and_counted() {
+    let db = fresh_db("sandbox");
+    let t3 = ["-t", "3"];
+    // CPU and memory: traps and deadlines, the instance replaced each time.
+    expect_kind(
+        &db,
+        "spin-step",
+        &["-t", "3", "--step-cpu-limit", "500ms"],
+        "timeout",
+        "CPU deadline",
+        true,
+    );
+    expect_kind(
+        &db,
+        "memory",
+        &["-t", "2", "--memory-limit", "32"],
+        "trap",
+        "memory",
+        true,
+    );
+    expect_kind(&db, "recursion", &t3, "trap", "stack", true);
+    expect_kind(&db, "panic", &t3, "trap", "hostile plugin panics", true);
+    // Blocked in a host call: the wall-clock limit (and the server's
+    // statement_timeout for the tenant) end it.
+    expect_kind(
+        &db,
+        "slow",
+        &["-t", "2", "--step-timeout", "1s"],
+        "timeout",
+        "",
+        true,
+    );
+    // Statements the policy refuses before they reach the server.
+    expect_kind(&db, "ddl", &t3, "denied", "DDL is only allowed", false);
+    expect_kind(&db, "set-role", &t3, "denied", "SET ROLE", false);
+    expect_kind(&db, "set-config", &t3, "denied", "set_config", false);
+    expect_kind(&db, "read-file", &t3, "denied", "pg_read_file", false);
+    expect_kind(&db, "copy-program", &t3, "denied", "COPY", false);
+    expect_kind(
+        &db,
+        "two-statements",
+        &t3,
+        "denied",
+        "one statement per call",
+        false,
+    );
+    // Host limits.
+    expect_kind(
+        &db,
+        "huge-result",
+        &["-t", "1"],
+        "limit",
+        "per-result row limit",
+        false,
+    );
+    expect_kind(
+        &db,
+        "many-statements",
+        &["-t", "2", "--max-statements-per-step", "100"],
+        "limit",
+        "per-step statement limit",
+        false,
+    );
+    assert!(
+        !std::path::Path::new("/tmp/stormdb-pwned").exists(),
+        "COPY TO PROGRAM ran"
+    );
+}
+
+#[test]
+fn an_endless_setup_is_stopped_and_the_run_fails_cleanly() {
+    let db = fresh_db("sandbox_setup");
+    let path = guest("hostile");
+    let out = stormdb()
+        .args([
+            "run",
+            "--plugin",
+            path.to_str().unwrap(),
+            "--allow-unsigned",
+            "--mode",
+            "spin-setup",
+        ])
+        .args([
+            "--rebuild",
+            "--setup-cpu-limit",
+            "1s",
+            "-t",
+            "1",
+            "--db",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    row(
+        "spin-setup",
+        "run fails: setup-schema CPU deadline",
+        err.lines().last().unwrap_or("").into(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("setup-schema failed: CPU deadline"), "{err}");
+}
+
+#[test]
+fn a_log_flood_is_rate_limited() {
+    let db = fresh_db("sandbox_logs");
+    let path = guest("hostile");
+    let out = stormdb()
+        .args([
+            "run",
+            "--plugin",
+            path.to_str().unwrap(),
+            "--allow-unsigned",
+            "--mode",
+            "log-flood",
+        ])
+        .args(["-t", "3", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("flood line"))
+        .count();
+    row(
+        "log-flood",
+        "30,000 lines cut to the burst",
+        format!("{lines} lines reached stderr"),
+    );
+    assert!(lines < 200, "{lines} flood lines reached stderr");
+}
+
+#[test]
+fn tenants_cannot_reach_each_other() {
+    let db = fresh_db("sandbox_tenants");
+    // The victim tenant loads its table.
+    let probe = guest("test-probe");
+    run_json(&[
+        "run",
+        "--plugin",
+        probe.to_str().unwrap(),
+        "--allow-unsigned",
+        "--tenant",
+        "victim",
+        "--mode",
+        "ping",
+        "--setup",
+        "-t",
+        "1",
+        "--db",
+        &db,
+    ]);
+    let before = scalar(
+        "sandbox_tenants",
+        "SELECT count(*) FROM stormdb_t_victim.probe_load",
+    );
+    assert_eq!(before, "1000");
+    // The victim keeps working while the attacker runs.
+    let victim = stormdb()
+        .args([
+            "run",
+            "--plugin",
+            probe.to_str().unwrap(),
+            "--allow-unsigned",
+            "--tenant",
+            "victim",
+        ])
+        .args(["--mode", "tx", "-d", "4s", "--db", &db])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for mode in ["cross-read", "cross-write"] {
+        let report = attack(
+            &db,
+            "hostile",
+            mode,
+            &["-t", "3", "-p", "target=stormdb_t_victim.probe_load"],
+        );
+        let e = &report["errors"][0];
+        row(
+            mode,
+            "database 42501: permission denied for schema",
+            format!(
+                "{} {} x{}: {}",
+                e["kind"], e["sqlstate"], e["count"], e["sample"]
+            ),
+        );
+        assert_eq!(e["sqlstate"], "42501", "{report}");
+        assert_eq!(u64_at(&report, "/summary/transactions"), 0);
+    }
+    let status = victim.wait_with_output().unwrap().status;
+    assert!(status.success());
+    assert_eq!(
+        scalar(
+            "sandbox_tenants",
+            "SELECT count(*) FROM stormdb_t_victim.probe_load"
+        ),
+        "1000"
+    );
+    // The attacker's role owns nothing but its own schema.
+    let owned = scalar(
+        "sandbox_tenants",
+        "SELECT count(*) FROM pg_namespace WHERE nspowner = 'stormdb_t_hostile'::regrole AND nspname <> 'stormdb_t_hostile'",
+    );
+    assert_eq!(owned, "0");
+    let superuser = scalar(
+        "sandbox_tenants",
+        "SELECT rolsuper::text FROM pg_roles WHERE rolname = 'stormdb_t_hostile'",
+    );
+    assert_eq!(superuser, "false");
+}
+
+#[test]
+fn wasi_files_and_sockets_are_inert_or_refused() {
+    let db = fresh_db("sandbox_wasi");
+    for mode in ["fs", "net"] {
+        let report = attack(&db, "hostile-wasi", mode, &["-t", "2"]);
+        let (k, n, s) = error(&report);
+        row(
+            mode,
+            "inert: the open fails inside the plugin",
+            format!("{k} x{n}: {s}"),
+        );
+        assert!(s.contains("refused by the sandbox"), "{mode}: {report}");
+        assert_eq!(u64_at(&report, "/summary/transactions"), 0);
+    }
+    let path = guest("hostile-wasi");
+    let out = stormdb()
+        .args([
+            "run",
+            "--plugin",
+            path.to_str().unwrap(),
+            "--allow-unsigned",
+            "--strict-wasi",
+            "--db",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    row(
+        "strict-wasi",
+        "refused at load, naming the import",
+        err.lines().last().unwrap_or("").into(),
+    );
+    assert!(!out.status.success());
+    assert!(err.contains("imports wasi:"), "{err}");
+}
