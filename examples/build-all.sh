@@ -7,9 +7,10 @@
 #   examples/build-all.sh --tools      # only install the tools
 #   examples/build-all.sh rust c       # only these languages (rust python js c)
 #
-# Tools go to target/guest-tools (see examples/toolchain.sh); Rust builds use
-# $CARGO_TARGET_DIR when set. The first run spends ~15 minutes on
-# `cargo install` of wit-bindgen-cli and wasm-tools (C only); later runs
+# Tools go to target/guest-tools (see examples/toolchain.sh); Rust builds,
+# and the build of tools/guest-c for C, use $CARGO_TARGET_DIR when set. The
+# first run spends a few minutes installing componentize-py and
+# componentize-js and building tools/guest-c (about a minute); later runs
 # reuse everything and rebuild in under a minute.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,7 @@ for arg in "$@"; do
     case $arg in
     --tools) tools_only=true ;;
     rust | python | js | c) langs+=("$arg") ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (languages: rust python js c; or --tools)" ;;
     esac
 done

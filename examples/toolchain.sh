@@ -5,16 +5,15 @@
 # the repository, which git ignores), installed from the package registries:
 #   py/                 venv with componentize-py            (PyPI)
 #   js/                 @bytecodealliance/componentize-js    (npm)
-#   cargo/bin/          wit-bindgen-cli, wasm-tools          (crates.io)
-#   adapter/            the WASI preview1 reactor adapter, taken from the
-#                       crate wasi-preview1-component-adapter-provider at the
-#                       wasmtime version in Cargo.lock          (crates.io)
-# C also needs Debian's clang, lld, wasi-libc and libclang-rt-14-dev-wasm32.
+# C needs Debian's clang, lld, wasi-libc and libclang-rt-14-dev-wasm32, and
+# stormdb-guest-c, the workspace crate tools/guest-c (bindings and
+# componentizing, in place of wit-bindgen-cli and wasm-tools, with the WASI
+# reactor adapter of the host's wasmtime built in): cargo builds it into
+# $CARGO_TARGET_DIR or target/ (about a minute, once), or STORMDB_GUEST_C
+# names a prebuilt binary.
 
 COMPONENTIZE_PY_VERSION=0.25.1
 COMPONENTIZE_JS_VERSION=0.23.0
-WIT_BINDGEN_VERSION=0.61.1
-WASM_TOOLS_VERSION=1.263.0
 
 STORMDB_REPO=${STORMDB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 STORMDB_GUEST_TOOLS=${STORMDB_GUEST_TOOLS:-$STORMDB_REPO/target/guest-tools}
@@ -22,9 +21,7 @@ STORMDB_WIT=${STORMDB_WIT:-$STORMDB_REPO/wit}
 
 COMPONENTIZE_PY=${COMPONENTIZE_PY:-$STORMDB_GUEST_TOOLS/py/bin/componentize-py}
 COMPONENTIZE_JS=${COMPONENTIZE_JS:-$STORMDB_GUEST_TOOLS/js/node_modules/.bin/componentize-js}
-WIT_BINDGEN=${WIT_BINDGEN:-$STORMDB_GUEST_TOOLS/cargo/bin/wit-bindgen}
-WASM_TOOLS=${WASM_TOOLS:-$STORMDB_GUEST_TOOLS/cargo/bin/wasm-tools}
-WASI_ADAPTER=${WASI_ADAPTER:-$STORMDB_GUEST_TOOLS/adapter/wasi_snapshot_preview1.reactor.wasm}
+STORMDB_GUEST_C=${STORMDB_GUEST_C:-}
 
 die() {
     echo "error: $*" >&2
@@ -89,57 +86,37 @@ install_c_system_packages() {
         die "apt-get install ${missing[*]} failed"
 }
 
-# cargo install into $STORMDB_GUEST_TOOLS/cargo (takes minutes; done once).
-cargo_install() {
-    local crate=$1 version=$2 bin=$3
-    if [ -x "$STORMDB_GUEST_TOOLS/cargo/bin/$bin" ] &&
-        "$STORMDB_GUEST_TOOLS/cargo/bin/$bin" --version 2>/dev/null | grep -q "$version"; then
+# The adapter version tools/guest-c pins (wasi-preview1-component-adapter-provider).
+guest_c_adapter_version() {
+    sed -n 's/^wasi-preview1-component-adapter-provider = "=\(.*\)"$/\1/p' \
+        "$STORMDB_REPO/tools/guest-c/Cargo.toml" 2>/dev/null
+}
+
+# Build stormdb-guest-c now, so the first `make` in kv-c does not wait on it
+# silently; the Makefile runs it through `cargo run`, which then only checks
+# it is up to date.
+build_guest_c() {
+    if [ -n "$STORMDB_GUEST_C" ]; then
+        command -v "$STORMDB_GUEST_C" >/dev/null 2>&1 || die "STORMDB_GUEST_C=$STORMDB_GUEST_C is not an executable"
+        export STORMDB_GUEST_C
         return
     fi
-    need_cmd cargo "install Rust (rustup) first"
-    note "cargo install $crate@$version (several minutes, once)"
-    cargo install --quiet --locked "$crate@$version" --root "$STORMDB_GUEST_TOOLS/cargo" \
-        --target-dir "$STORMDB_GUEST_TOOLS/cargo-build" || die "cargo install $crate@$version failed"
-}
-
-install_adapter() {
-    if [ -f "$WASI_ADAPTER" ]; then return; fi
-    need_cmd cargo "install Rust (rustup) first"
-    local version dir="$STORMDB_GUEST_TOOLS/adapter"
-    version=$(wasmtime_version)
-    [ -n "$version" ] || die "cannot read the wasmtime version from $STORMDB_REPO/Cargo.lock"
-    note "extracting the WASI reactor adapter from wasi-preview1-component-adapter-provider $version"
-    mkdir -p "$dir/src"
-    cat >"$dir/Cargo.toml" <<EOF
-[package]
-name = "write-adapter"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-wasi-preview1-component-adapter-provider = "=$version"
-
-[workspace]
-EOF
-    cat >"$dir/src/main.rs" <<'EOF'
-// Writes the WASI preview1 reactor adapter shipped in the crate to argv[1].
-fn main() {
-    let out = std::env::args().nth(1).expect("usage: write-adapter OUT");
-    let adapter = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
-    std::fs::write(&out, adapter).expect("write the adapter");
-}
-EOF
-    (cd "$dir" && cargo run --quiet --release --target-dir "$dir/target" -- "$WASI_ADAPTER.tmp") ||
-        die "could not fetch wasi-preview1-component-adapter-provider $version from crates.io"
-    mv "$WASI_ADAPTER.tmp" "$WASI_ADAPTER"
+    need_cmd cargo "install Rust (rustup) first: it builds stormdb-guest-c (tools/guest-c)"
+    local host adapter
+    host=$(wasmtime_version)
+    adapter=$(guest_c_adapter_version)
+    if [ -n "$host" ] && [ -n "$adapter" ] && [ "$host" != "$adapter" ]; then
+        note "warning: tools/guest-c pins the WASI adapter of wasmtime $adapter but the host uses wasmtime $host;" \
+            "update wasi-preview1-component-adapter-provider in tools/guest-c/Cargo.toml"
+    fi
+    note "building stormdb-guest-c (tools/guest-c; about a minute the first time)"
+    cargo build --quiet --release --manifest-path "$STORMDB_REPO/Cargo.toml" -p stormdb-guest-c ||
+        die "cargo build -p stormdb-guest-c failed"
 }
 
 install_c_tools() {
     install_c_system_packages
-    cargo_install wit-bindgen-cli "$WIT_BINDGEN_VERSION" wit-bindgen
-    cargo_install wasm-tools "$WASM_TOOLS_VERSION" wasm-tools
-    install_adapter
+    build_guest_c
 }
 
 install_rust_tools() {

@@ -27,6 +27,10 @@ pub enum Command {
     /// Start a throwaway local PostgreSQL, print its connection string, and
     /// keep it until stdin closes or StormDB is interrupted.
     LocalPg(LocalPgArgs),
+    /// Compare two JSON reports: is B different from A, or is it noise?
+    Compare(CompareArgs),
+    /// Turn a JSON report into a self-contained HTML report.
+    Html(HtmlArgs),
     /// Package, sign, verify, publish and install workload plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -251,9 +255,48 @@ pub struct RunArgs {
     /// Workload parameter NAME=VALUE (repeatable).
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Open loop: schedule this many transactions per second in all;
+    /// latency is measured from each scheduled start and the lag reported.
+    #[arg(short = 'R', long, value_name = "TPS")]
+    pub rate: Option<f64>,
+    /// Arrivals in rate mode: poisson (default) or uniform.
+    #[arg(long, value_name = "KIND")]
+    pub arrivals: Option<String>,
+    /// In rate mode, skip steps that cannot start within this of their
+    /// schedule and count those finishing later than this as late.
+    #[arg(short = 'L', long, value_name = "DURATION")]
+    pub latency_limit: Option<String>,
+    /// Closed loop: pause this long between a worker's steps (not counted
+    /// in latency).
+    #[arg(long, value_name = "DURATION")]
+    pub think_time: Option<String>,
+    /// Try a step this many times when it fails with a serialization
+    /// failure or deadlock (40001, 40P01); default 1 (no retries).
+    #[arg(long, value_name = "N")]
+    pub max_tries: Option<u32>,
+    /// Width of the time-series intervals (and of --aggregate-log lines),
+    /// default 1s.
+    #[arg(long, alias = "aggregate-interval", value_name = "DURATION")]
+    pub interval: Option<String>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json_out: Option<PathBuf>,
+    /// Write a self-contained HTML report (charts, no network) here.
+    #[arg(long, value_name = "FILE")]
+    pub html_out: Option<PathBuf>,
+    /// Write the time series as CSV here.
+    #[arg(long, value_name = "FILE")]
+    pub csv_out: Option<PathBuf>,
+    /// Write pgbench's aggregate log format here, one line per interval.
+    #[arg(long, value_name = "FILE")]
+    pub aggregate_log: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics during the run
+    /// (e.g. 127.0.0.1:9187).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Write an HdrHistogram interval log of latencies here.
+    #[arg(long, value_name = "FILE")]
+    pub hdr_log: Option<PathBuf>,
     /// persistent (pooled connections), transient (a new connection per
     /// step, like pgbench -C) or mixed (half and half).
     #[arg(long, value_name = "MODE")]
@@ -287,6 +330,35 @@ pub struct RunArgs {
     /// default they are linked inert: no directories, no network).
     #[arg(long)]
     pub strict_wasi: bool,
+}
+
+/// Flags of `stormdb compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline run's JSON report.
+    pub a: PathBuf,
+    /// The run to judge against it.
+    pub b: PathBuf,
+    /// Significance level of the tests.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Also write the comparison as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+    /// Exit with status 1 when B is significantly worse than A on a
+    /// tested metric (for CI).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+}
+
+/// Flags of `stormdb html`.
+#[derive(Debug, Args)]
+pub struct HtmlArgs {
+    /// The JSON report.
+    pub report: PathBuf,
+    /// Where to write the HTML.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// Flags of `stormdb local-pg`.

@@ -13,12 +13,12 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("config file {path}: {source}")]
+    #[error("config file {path}: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not valid YAML or has unknown or mistyped fields.
     #[error("config file {path}: {message}")]
@@ -149,6 +149,28 @@ pub struct FileConfig {
     pub params: Option<BTreeMap<String, serde_yaml::Value>>,
     /// JSON report path.
     pub json_out: Option<PathBuf>,
+    /// CSV time series path.
+    pub csv_out: Option<PathBuf>,
+    /// Self-contained HTML report path.
+    pub html_out: Option<PathBuf>,
+    /// pgbench aggregate log path.
+    pub aggregate_log: Option<PathBuf>,
+    /// HdrHistogram interval log path.
+    pub hdr_log: Option<PathBuf>,
+    /// Prometheus endpoint address.
+    pub metrics_addr: Option<String>,
+    /// Target rate, transactions per second.
+    pub rate: Option<f64>,
+    /// poisson or uniform.
+    pub arrivals: Option<String>,
+    /// Latency limit in rate mode.
+    pub latency_limit: Option<String>,
+    /// Think time between steps.
+    pub think_time: Option<String>,
+    /// Tries per step for serialization failures and deadlocks.
+    pub max_tries: Option<u32>,
+    /// Time-series interval.
+    pub interval: Option<String>,
     /// Runtime threads.
     pub threads: Option<u32>,
     /// Progress interval.
@@ -420,6 +442,22 @@ pub struct RunConfig {
     pub params: Vec<(String, String)>,
     /// JSON report path.
     pub json_out: Option<PathBuf>,
+    /// CSV time series path.
+    pub csv_out: Option<PathBuf>,
+    /// Self-contained HTML report path.
+    pub html_out: Option<PathBuf>,
+    /// pgbench aggregate log path.
+    pub aggregate_log: Option<PathBuf>,
+    /// HdrHistogram interval log path.
+    pub hdr_log: Option<PathBuf>,
+    /// Prometheus endpoint address.
+    pub metrics_addr: Option<String>,
+    /// Closed or open loop.
+    pub pacing: crate::runner::pacing::Pacing,
+    /// Tries per step.
+    pub max_tries: u32,
+    /// Time-series interval.
+    pub interval: Duration,
     /// Runtime threads.
     pub threads: u32,
     /// Progress line interval.
@@ -501,7 +539,7 @@ fn scripts_param(specs: &[String]) -> Result<String, ConfigError> {
 pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     parse_file(path, &text)
 }
@@ -707,6 +745,58 @@ impl RunConfig {
             Some(t) => parse_duration("--setup-cpu-limit", t)?,
             None => Duration::from_secs(3600),
         };
+        let latency_limit = match args.latency_limit.as_ref().or(file.latency_limit.as_ref()) {
+            Some(t) => Some(parse_duration("--latency-limit", t)?),
+            None => None,
+        };
+        let pacing = match args.rate.or(file.rate) {
+            Some(rate) => {
+                if !(rate.is_finite() && rate > 0.0) {
+                    return Err(ConfigError::Invalid(format!(
+                        "--rate {rate}: must be a positive number of transactions per second"
+                    )));
+                }
+                let poisson = match args.arrivals.as_deref().or(file.arrivals.as_deref()) {
+                    None | Some("poisson") => true,
+                    Some("uniform") => false,
+                    Some(other) => {
+                        return Err(ConfigError::Invalid(format!(
+                            "--arrivals '{other}': use poisson or uniform"
+                        )));
+                    }
+                };
+                crate::runner::pacing::Pacing::Open {
+                    rate,
+                    poisson,
+                    latency_limit,
+                }
+            }
+            None => {
+                if latency_limit.is_some() {
+                    return Err(ConfigError::Invalid(
+                        "--latency-limit needs --rate (it is about lateness against a schedule)"
+                            .into(),
+                    ));
+                }
+                let think = match args.think_time.as_ref().or(file.think_time.as_ref()) {
+                    Some(t) => parse_duration("--think-time", t)?,
+                    None => Duration::ZERO,
+                };
+                crate::runner::pacing::Pacing::Closed { think }
+            }
+        };
+        let interval = match args.interval.as_ref().or(file.interval.as_ref()) {
+            Some(t) => {
+                let d = parse_duration("--interval", t)?;
+                if d < Duration::from_millis(100) {
+                    return Err(ConfigError::Invalid(
+                        "--interval must be at least 100ms".into(),
+                    ));
+                }
+                d
+            }
+            None => Duration::from_secs(1),
+        };
         let memory_mib = positive(
             "--memory-limit",
             args.memory_limit.or(file.memory_limit).unwrap_or(256),
@@ -727,6 +817,14 @@ impl RunConfig {
             seed: args.seed.or(file.seed),
             params,
             json_out: args.json_out.clone().or(file.json_out.clone()),
+            csv_out: args.csv_out.clone().or(file.csv_out.clone()),
+            html_out: args.html_out.clone().or(file.html_out.clone()),
+            aggregate_log: args.aggregate_log.clone().or(file.aggregate_log.clone()),
+            hdr_log: args.hdr_log.clone().or(file.hdr_log.clone()),
+            metrics_addr: args.metrics_addr.clone().or(file.metrics_addr.clone()),
+            pacing,
+            max_tries: args.max_tries.or(file.max_tries).unwrap_or(1).max(1),
+            interval,
             threads,
             progress,
             step_timeout,

@@ -29,6 +29,8 @@ fn main() {
         Command::Workloads => app::workloads(),
         Command::LocalPg(args) => app::local_pg(args),
         Command::Plugin(cmd) => app::plugin(cmd),
+        Command::Compare(args) => app::compare_reports(args),
+        Command::Html(args) => app::html_report(args),
     };
     let code = match result {
         Ok(code) => code,

@@ -2,12 +2,17 @@
 //! flows: config → plugin resolution and verification → sandbox → database
 //! → runner → report.
 
+mod metrics_http;
 mod misc;
 mod plugin_cmd;
+mod reports;
 mod run;
+mod sink;
+mod stats;
 
 pub use misc::{local_pg, workloads};
 pub use plugin_cmd::plugin;
+pub use reports::{compare_reports, html_report};
 pub use run::run;
 
 use crate::config::{PluginChoice, PluginSettings};

@@ -1,6 +1,7 @@
 //! `stormdb run`: config → plugins (resolve, verify) → sandbox → database →
 //! runner → report.
 
+use super::sink::IntervalSink;
 use super::{EXIT_INTERRUPTED, cores, describe_limits, load, setup_limits};
 use crate::bindings::Info;
 use crate::capability::sql::Capabilities;
@@ -10,6 +11,7 @@ use crate::pg::launcher::{LaunchOptions, LocalServer};
 use crate::pg::tenant::{self, TenantTimeouts};
 use crate::plugin::Origin;
 use crate::report::{self, ConfigSection, DatabaseSection, Report, SetupSection, WorkloadSection};
+use crate::runner::pacing::Pacing;
 use crate::runner::{self, RunSpec, RunStatus, StopSignal};
 use crate::sandbox::{ArtifactCache, CallLimits, InstanceLimits, Sandbox};
 use anyhow::{Context as _, anyhow, bail};
@@ -248,6 +250,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         sql_limits: cfg.sql_limits.clone(),
         progress: cfg.progress,
         connection_mode: cfg.connection_mode,
+        pacing: cfg.pacing,
+        max_tries: cfg.max_tries,
+        interval: cfg.interval,
     };
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     if spec.setup != SetupMode::None {
@@ -274,7 +279,39 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
                 .map_err(|e| anyhow!("setting up dependency: {e}"))?;
         }
     }
-    let result = runner::execute(&spec, &stop);
+    let mut sink = IntervalSink::new(&cfg)?;
+    let metrics_server = match &cfg.metrics_addr {
+        Some(addr) => {
+            let server = super::metrics_http::MetricsServer::start(
+                addr,
+                crate::report::prometheus::PromState {
+                    workload: info.name.clone(),
+                    mode: mode.clone(),
+                    ..Default::default()
+                },
+            )?;
+            tracing::info!("Prometheus metrics at http://{}/metrics", server.addr());
+            sink.feed_prometheus(server.state.clone());
+            Some(server)
+        }
+        None => None,
+    };
+    // Statistics are read on the operator's connection, which can see the
+    // whole database (a tenant's role cannot), from after setup to the end.
+    let mut watch = None;
+    let result = runner::execute(
+        &spec,
+        &stop,
+        &mut || watch = super::stats::StatsWatch::start(&db),
+        &mut |i, at, st| sink.interval(i, at, st),
+    );
+    let mut sink_warning = None;
+    let time_series = sink.finish(result.elapsed).unwrap_or_else(|e| {
+        sink_warning = Some(format!("{e:#}"));
+        Vec::new()
+    });
+    let pg_stats = watch.and_then(|w| w.finish());
+    drop(metrics_server);
     drop(local_server);
 
     let m = report::measured(&result.recorder, result.elapsed, result.dropped_log_lines);
@@ -282,6 +319,30 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     if let Some(e) = &result.summarize_error {
         warnings.push(e.clone());
     }
+    warnings.extend(sink_warning);
+    let rate = match cfg.pacing {
+        Pacing::Open {
+            rate,
+            poisson,
+            latency_limit,
+        } => {
+            let lag = result.recorder.lag.summary();
+            Some(report::RateSection {
+                target_tps: rate,
+                arrivals: if poisson { "poisson" } else { "uniform" }.into(),
+                latency_limit_ms: latency_limit.map(|d| d.as_secs_f64() * 1000.0),
+                lag_ms: report::LagSummary {
+                    mean: lag.mean,
+                    p50: lag.p50,
+                    p99: lag.p99,
+                    max: lag.max,
+                },
+                late: result.recorder.late,
+                skipped: result.recorder.skipped,
+            })
+        }
+        Pacing::Closed { .. } => None,
+    };
     let (status, error) = match &result.status {
         RunStatus::Completed => ("completed", None),
         RunStatus::Interrupted => ("interrupted", None),
@@ -371,12 +432,29 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         errors: m.errors,
         workers: m.workers,
         warnings,
+        rate,
+        statements: m.statements,
+        statement_kinds: m.statement_kinds,
+        latency_distribution: m.latency_distribution,
+        time_series: report::TimeSeries {
+            interval_s: cfg.interval.as_secs_f64(),
+            rows: time_series,
+        },
+        process: report::ProcessSection {
+            max_rss_kb: report::max_rss_kb(),
+        },
+        pg_stats,
     };
     print!("{}", report::render_console(&report));
     if let Some(path) = &cfg.json_out {
         report
             .write_json(path)
             .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+    }
+    if let Some(path) = &cfg.html_out {
+        report
+            .write_html(path)
+            .with_context(|| format!("writing the HTML report to {}", path.display()))?;
     }
     match result.status {
         RunStatus::Completed => Ok(0),

@@ -50,14 +50,54 @@ fn ms(us: u64) -> f64 {
 }
 
 impl LatencyHistogram {
-    /// An empty histogram.
+    /// An empty histogram with three significant digits.
     pub fn new() -> Self {
+        Self::with_digits(3)
+    }
+
+    /// An empty histogram with two significant digits (1% resolution), an
+    /// eighth of the memory: for per-worker latencies, of which there may
+    /// be thousands.
+    pub fn coarse() -> Self {
+        Self::with_digits(2)
+    }
+
+    fn with_digits(digits: u8) -> Self {
         LatencyHistogram {
             // Bounds are constants that hdrhistogram accepts.
             #[allow(clippy::unwrap_used)]
-            h: Histogram::new_with_bounds(1, MAX_US, 3).unwrap(),
+            h: Histogram::new_with_bounds(1, MAX_US, digits).unwrap(),
             clamped: 0,
         }
+    }
+
+    /// The underlying HdrHistogram (µs), for interval logs.
+    pub fn raw(&self) -> &Histogram<u64> {
+        &self.h
+    }
+
+    /// Counts per bucket on a log scale (about four buckets per doubling),
+    /// as `(upper bound in ms, count)`, empty buckets left out.
+    pub fn distribution(&self) -> Vec<(f64, u64)> {
+        let mut out = Vec::new();
+        if self.h.is_empty() {
+            return out;
+        }
+        let mut lo = 0u64;
+        let mut hi = 1u64;
+        let max = self.h.max();
+        while lo <= max {
+            let n = self.h.count_between(lo, hi);
+            if n > 0 {
+                out.push((ms(hi), n));
+            }
+            lo = hi + 1;
+            hi = ((hi as f64) * 1.189_207).ceil() as u64;
+            if hi <= lo {
+                hi = lo;
+            }
+        }
+        out
     }
 
     /// Records one latency.

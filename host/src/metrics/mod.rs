@@ -5,9 +5,12 @@
 
 mod errors;
 mod histogram;
+pub mod intervals;
+mod statements;
 
 pub use errors::{ErrorEntry, ErrorKind, ErrorTally};
 pub use histogram::{LatencyHistogram, LatencySummary};
+pub use statements::{StatementSample, StatementStats, Statements, kind_of, normalize};
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -49,8 +52,10 @@ impl OpStats {
 }
 
 /// Per-worker counts, to see whether every worker made progress.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WorkerStats {
+    /// Latency of its successful steps (two significant digits).
+    pub latency: LatencyHistogram,
     /// Successful steps.
     pub transactions: u64,
     /// Failed steps.
@@ -59,6 +64,18 @@ pub struct WorkerStats {
     pub replacements: u64,
     /// The worker opened a new connection per step.
     pub transient: bool,
+}
+
+impl Default for WorkerStats {
+    fn default() -> Self {
+        WorkerStats {
+            latency: LatencyHistogram::coarse(),
+            transactions: 0,
+            errors: 0,
+            replacements: 0,
+            transient: false,
+        }
+    }
 }
 
 /// Everything measured by one runtime thread; merged into one at the end.
@@ -77,6 +94,18 @@ pub struct Recorder {
     pub errors: ErrorTally,
     /// Workload-defined counters.
     pub counters: std::collections::BTreeMap<String, u64>,
+    /// Per SQL statement.
+    pub statements: Statements,
+    /// Schedule lag (rate mode).
+    pub lag: LatencyHistogram,
+    /// Steps that finished later than the latency limit.
+    pub late: u64,
+    /// Steps skipped because they could not start within the limit.
+    pub skipped: u64,
+    /// Steps that needed more than one try.
+    pub retried: u64,
+    /// Extra tries in all.
+    pub retries: u64,
 }
 
 impl Default for Recorder {
@@ -96,6 +125,12 @@ impl Recorder {
             workers: HashMap::new(),
             errors: ErrorTally::default(),
             counters: std::collections::BTreeMap::new(),
+            statements: Statements::default(),
+            lag: LatencyHistogram::new(),
+            late: 0,
+            skipped: 0,
+            retried: 0,
+            retries: 0,
         }
     }
 
@@ -157,7 +192,9 @@ impl Recorder {
         if rolled_back {
             s.rolled_back += 1;
         }
-        self.workers.entry(worker).or_default().transactions += 1;
+        let w = self.workers.entry(worker).or_default();
+        w.transactions += 1;
+        w.latency.record(latency);
     }
 
     /// A failed step by `worker`, of operation `op` when the plugin named
@@ -235,11 +272,18 @@ impl Recorder {
             mine.errors += w.errors;
             mine.replacements += w.replacements;
             mine.transient |= w.transient;
+            mine.latency.merge(&w.latency);
         }
         self.errors.merge(&other.errors);
         for (name, v) in &other.counters {
             self.count(name, *v);
         }
+        self.statements.merge(&other.statements);
+        self.lag.merge(&other.lag);
+        self.late += other.late;
+        self.skipped += other.skipped;
+        self.retried += other.retried;
+        self.retries += other.retries;
     }
 }
 

@@ -257,6 +257,20 @@ impl LocalServer {
             .trim()
             .to_string();
 
+        // pg_stat_statements gives the report server-side per-statement
+        // figures; preload it when this installation ships it.
+        // (Resolving links: PATH may hold links into the real bin directory.)
+        let pss = fs::canonicalize(bin.join("postgres"))
+            .ok()
+            .and_then(|p| {
+                Some(
+                    p.parent()?
+                        .parent()?
+                        .join("lib")
+                        .join("pg_stat_statements.so"),
+                )
+            })
+            .is_some_and(|p| p.is_file());
         let log = fs::File::create(&log_path).map_err(|e| failed("creating the server log", e))?;
         let log_err = log
             .try_clone()
@@ -270,12 +284,24 @@ impl LocalServer {
             .arg(PORT.to_string())
             .args(["-c", "listen_addresses="])
             .args(["-c", &format!("max_connections={}", opts.max_connections)])
+            .args(if pss {
+                &["-c", "shared_preload_libraries=pg_stat_statements"][..]
+            } else {
+                &[][..]
+            })
             .stdout(log)
             .stderr(log_err)
             .spawn()
             .map_err(|e| failed("starting postgres", e))?;
         server.child = Some(child);
         server.wait_ready(&data, &log_path)?;
+        tracing::debug!(
+            "pg_stat_statements available: {pss} (binaries in {})",
+            bin.display()
+        );
+        if pss {
+            server.create_extension("pg_stat_statements");
+        }
         tracing::info!(
             "started a throwaway PostgreSQL {} in {}",
             server.version,
@@ -311,6 +337,35 @@ impl LocalServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Best effort: the statistics section says when the extension is
+    /// missing, so a failure here only costs that section.
+    fn create_extension(&self, name: &str) {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let config = self.config();
+        rt.block_on(async {
+            let connected = config.connect(tokio_postgres::NoTls).await;
+            if let Err(e) = &connected {
+                tracing::debug!("connecting to create {name}: {e}");
+            }
+            if let Ok((client, conn)) = connected {
+                let task = tokio::spawn(conn);
+                if let Err(e) = client
+                    .batch_execute(&format!("CREATE EXTENSION IF NOT EXISTS {name}"))
+                    .await
+                {
+                    tracing::debug!("CREATE EXTENSION {name}: {e}");
+                }
+                drop(client);
+                let _ = task.await;
+            }
+        });
     }
 
     /// The directory of the Unix socket (also the cluster's temporary root).

@@ -3,6 +3,7 @@
 
 pub mod launcher;
 pub mod pool;
+pub mod stats;
 pub mod tenant;
 
 use crate::bindings::SqlError;

@@ -119,6 +119,35 @@ async fn connect(
     Ok(client)
 }
 
+/// PostgreSQL's refusal of a catalog row two sessions updated at once.
+fn concurrently_updated(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|d| {
+        *d.code() == tokio_postgres::error::SqlState::INTERNAL_ERROR
+            && d.message().contains("concurrently updated")
+    })
+}
+
+/// Runs `sql`, which changes shared catalogs (roles, their settings,
+/// memberships). Runs in other databases may change the same rows at the
+/// same moment (their advisory lock is not ours, roles are cluster-wide);
+/// PostgreSQL refuses the loser with "tuple concurrently updated", which
+/// trying again cures.
+async fn catalog_update(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let mut tries = 0u64;
+    loop {
+        match client.batch_execute(sql).await {
+            Err(e) if tries < 8 && concurrently_updated(&e) => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20 * tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Creates (or refreshes) tenant `name`: its role with a fresh random
 /// password, and its schema owned by that role. `admin` is the operator's
 /// connection, which must be able to create roles; `connection_limit`
@@ -192,10 +221,12 @@ pub async fn provision(
             if comment.as_deref() != Some(ROLE_COMMENT) {
                 return Err(TenantError::ForeignRole(role));
             }
-            client
-                .batch_execute(&format!("ALTER ROLE {} {attributes}", quote(&role)))
-                .await
-                .map_err(db_err)?;
+            catalog_update(
+                &client,
+                &format!("ALTER ROLE {} {attributes}", quote(&role)),
+            )
+            .await
+            .map_err(db_err)?;
         }
         None => {
             let created = client
@@ -215,29 +246,35 @@ pub async fn provision(
                     return Err(db_err(e));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                client
-                    .batch_execute(&format!("ALTER ROLE {} {attributes}", quote(&role)))
-                    .await
-                    .map_err(db_err)?;
+                catalog_update(
+                    &client,
+                    &format!("ALTER ROLE {} {attributes}", quote(&role)),
+                )
+                .await
+                .map_err(db_err)?;
             }
         }
     }
     if !superuser {
         // A CREATEROLE user must be a member of a role to create a schema
         // it owns (PostgreSQL 15 and older).
-        let _ = client
-            .batch_execute(&format!("GRANT {} TO {}", quote(&role), quote(&user)))
-            .await;
+        let _ = catalog_update(
+            &client,
+            &format!("GRANT {} TO {}", quote(&role), quote(&user)),
+        )
+        .await;
     }
-    client
-        .batch_execute(&format!(
+    catalog_update(
+        &client,
+        &format!(
             "CREATE SCHEMA IF NOT EXISTS {q} AUTHORIZATION {q}; \
              REVOKE ALL ON SCHEMA {q} FROM PUBLIC; \
              ALTER ROLE {q} SET search_path = {q}",
             q = quote(&role)
-        ))
-        .await
-        .map_err(db_err)?;
+        ),
+    )
+    .await
+    .map_err(db_err)?;
     Ok(Tenant {
         name: name.to_string(),
         role,

@@ -61,12 +61,12 @@ pub enum PluginError {
         limit: u64,
     },
     /// The file could not be read.
-    #[error("plugin file {path}: {source}")]
+    #[error("plugin file {path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -190,7 +190,7 @@ pub fn builtin(name: &str) -> Result<Artifact, PluginError> {
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PluginError> {
     let io = |source| PluginError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();

@@ -12,12 +12,12 @@ const PUBLIC_TAG: &str = "stormdb-public-key-v1";
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The file could not be read or written.
-    #[error("key file {path}: {source}")]
+    #[error("key file {path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not a key of the expected kind.
     #[error("key file {path}: {message}")]
@@ -96,7 +96,7 @@ pub fn parse_public_line(line: &str) -> Result<(String, VerifyingKey), String> {
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     move |source| KeyError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     }
 }
 

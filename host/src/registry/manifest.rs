@@ -15,14 +15,6 @@ const SIGNING_DOMAIN: &str = "stormdb plugin manifest signature v1";
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    /// The file could not be read.
-    #[error("manifest {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
     /// Malformed YAML, unknown fields or wrong types (with line and column).
     #[error("manifest {path}: {message}")]
     Parse {

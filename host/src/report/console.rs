@@ -7,6 +7,17 @@ fn ms(v: f64) -> String {
     format!("{v:.3}")
 }
 
+/// `text` on one line, cut to `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max.saturating_sub(3)).collect();
+        cut + "..."
+    }
+}
+
 /// The console summary of `r`.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
@@ -68,6 +79,47 @@ pub fn render(r: &Report) -> String {
         ms(l.p999),
         ms(l.max)
     );
+    if let Some(rate) = &r.rate {
+        let _ = writeln!(
+            w,
+            "rate: target {:.1} tps ({} arrivals), achieved {:.1}",
+            rate.target_tps, rate.arrivals, s.tps
+        );
+        let g = &rate.lag_ms;
+        let _ = writeln!(
+            w,
+            "schedule lag ms: mean {} p50 {} p99 {} max {}",
+            ms(g.mean),
+            ms(g.p50),
+            ms(g.p99),
+            ms(g.max)
+        );
+        if let Some(limit) = rate.latency_limit_ms {
+            let scheduled = s.transactions + s.errors + rate.skipped;
+            let share = |n: u64| {
+                if scheduled == 0 {
+                    0.0
+                } else {
+                    n as f64 * 100.0 / scheduled as f64
+                }
+            };
+            let _ = writeln!(
+                w,
+                "latency limit {limit:.3} ms: {} skipped ({:.3}%), {} late ({:.3}%)",
+                rate.skipped,
+                share(rate.skipped),
+                rate.late,
+                share(rate.late)
+            );
+        }
+    }
+    if s.retried > 0 {
+        let _ = writeln!(
+            w,
+            "retried: {} steps, {} retries in all",
+            s.retried, s.retries
+        );
+    }
     if r.pool_wait_ms.max > 0.0 {
         let p = &r.pool_wait_ms;
         let _ = writeln!(
@@ -113,6 +165,28 @@ pub fn render(r: &Report) -> String {
                 ms(o.latency_ms.mean),
                 ms(o.latency_ms.p95),
                 ms(o.latency_ms.p99)
+            );
+        }
+    }
+    if !r.statements.is_empty() {
+        // Like pgbench -r: per statement, mean latency and failures.
+        let _ = writeln!(w, "statement latencies in milliseconds and failures:");
+        const SHOWN: usize = 40;
+        for st in r.statements.iter().take(SHOWN) {
+            let _ = writeln!(
+                w,
+                "  {:>10} {:>8} {:>8}  {}",
+                ms(st.latency_ms.mean),
+                st.count,
+                st.errors,
+                one_line(&st.text, 100)
+            );
+        }
+        if r.statements.len() > SHOWN {
+            let _ = writeln!(
+                w,
+                "  ... and {} more statements in the JSON report",
+                r.statements.len() - SHOWN
             );
         }
     }

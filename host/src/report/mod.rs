@@ -1,7 +1,11 @@
 //! Reports: one [`Report`] built from what the run measured, written as a
 //! console summary and as versioned JSON (schema in docs/report-schema.md).
 
+pub mod compare;
 mod console;
+pub mod html;
+pub mod prometheus;
+pub mod series;
 
 pub use console::render as render_console;
 
@@ -52,6 +56,115 @@ pub struct Report {
     pub workers: Vec<WorkerRow>,
     /// Things the reader must know (unsigned plugins, clamped samples, ...).
     pub warnings: Vec<String>,
+    /// Open-loop figures, in rate mode.
+    pub rate: Option<RateSection>,
+    /// Per SQL statement, like `pgbench -r`.
+    pub statements: Vec<StatementRow>,
+    /// Per statement kind (select, insert, update, delete, other).
+    pub statement_kinds: BTreeMap<String, KindRow>,
+    /// Counts of successful steps by latency bucket (upper bound in ms).
+    pub latency_distribution: Vec<Bucket>,
+    /// One row per interval.
+    pub time_series: TimeSeries,
+    /// The StormDB process itself.
+    pub process: ProcessSection,
+    /// PostgreSQL's statistics over the run, as deltas (null when they
+    /// could not be read).
+    pub pg_stats: Option<crate::pg::stats::PgStats>,
+}
+
+/// Rate mode: the schedule and how well it was kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct RateSection {
+    /// Target transactions per second.
+    pub target_tps: f64,
+    /// `poisson` or `uniform`.
+    pub arrivals: String,
+    /// The latency limit, if any.
+    pub latency_limit_ms: Option<f64>,
+    /// Time from each scheduled start to the actual start.
+    pub lag_ms: LagSummary,
+    /// Steps that finished later than the limit.
+    pub late: u64,
+    /// Steps skipped because they could not start within the limit.
+    pub skipped: u64,
+}
+
+/// Lag percentiles, milliseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LagSummary {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// One SQL statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementRow {
+    /// Normalised SQL.
+    pub text: String,
+    /// select, insert, update, delete or other.
+    pub kind: String,
+    /// Successful executions.
+    pub count: u64,
+    /// Failed executions.
+    pub errors: u64,
+    /// From sending it to its last row.
+    pub latency_ms: LatencySummary,
+}
+
+/// One statement kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindRow {
+    /// Successful executions.
+    pub count: u64,
+    /// Failed executions.
+    pub errors: u64,
+    /// Latency, all statements of the kind merged.
+    pub latency_ms: LatencySummary,
+}
+
+/// One bucket of the latency distribution.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Bucket {
+    /// Upper bound, ms.
+    pub le_ms: f64,
+    /// Steps in the bucket.
+    pub count: u64,
+}
+
+/// The time series.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeSeries {
+    /// Interval width, seconds.
+    pub interval_s: f64,
+    /// The intervals.
+    pub rows: Vec<series::IntervalRow>,
+}
+
+/// The StormDB process.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessSection {
+    /// Peak resident memory, KiB.
+    pub max_rss_kb: u64,
+}
+
+/// Peak resident memory of this process, KiB.
+pub fn max_rss_kb() -> u64 {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) } == 0;
+    if !ok {
+        return 0;
+    }
+    // SAFETY: initialised by the successful call above.
+    let u = unsafe { u.assume_init() };
+    u64::try_from(u.ru_maxrss).unwrap_or(0)
 }
 
 /// Which workload ran.
@@ -192,6 +305,10 @@ pub struct Summary {
     pub replaced_instances: u64,
     /// Plugin log lines dropped by the rate limit.
     pub dropped_log_lines: u64,
+    /// Steps that needed more than one try (`--max-tries`).
+    pub retried: u64,
+    /// Extra tries in all.
+    pub retries: u64,
 }
 
 /// One operation.
@@ -226,6 +343,8 @@ pub struct ErrorRow {
 /// One worker.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkerRow {
+    /// Latency of its successful steps (two significant digits).
+    pub latency_ms: LatencySummary,
     /// Worker id.
     pub id: u32,
     /// Successful steps.
@@ -288,6 +407,7 @@ pub fn measured(recorder: &Recorder, elapsed: Duration, dropped_log_lines: u64) 
         .workers
         .iter()
         .map(|(id, w)| WorkerRow {
+            latency_ms: w.latency.summary(),
             id: *id,
             transactions: w.transactions,
             errors: w.errors,
@@ -312,7 +432,50 @@ pub fn measured(recorder: &Recorder, elapsed: Duration, dropped_log_lines: u64) 
             elapsed_s: secs,
             replaced_instances: recorder.replacements(),
             dropped_log_lines,
+            retried: recorder.retried,
+            retries: recorder.retries,
         },
+        statements: recorder
+            .statements
+            .iter()
+            .map(|st| StatementRow {
+                text: st.text.clone(),
+                kind: st.kind.to_string(),
+                count: st.count,
+                errors: st.errors,
+                latency_ms: st.latency.summary(),
+            })
+            .collect(),
+        statement_kinds: {
+            let mut kinds: BTreeMap<String, (u64, u64, crate::metrics::LatencyHistogram)> =
+                BTreeMap::new();
+            for st in recorder.statements.iter() {
+                let e = kinds
+                    .entry(st.kind.to_string())
+                    .or_insert_with(|| (0, 0, crate::metrics::LatencyHistogram::new()));
+                e.0 += st.count;
+                e.1 += st.errors;
+                e.2.merge(&st.latency);
+            }
+            kinds
+                .into_iter()
+                .map(|(k, (count, errors, h))| {
+                    (
+                        k,
+                        KindRow {
+                            count,
+                            errors,
+                            latency_ms: h.summary(),
+                        },
+                    )
+                })
+                .collect()
+        },
+        latency_distribution: overall
+            .distribution()
+            .into_iter()
+            .map(|(le_ms, count)| Bucket { le_ms, count })
+            .collect(),
         latency_ms: overall.summary(),
         pool_wait_ms: recorder.pool_wait.summary(),
         connections: ConnectionsSection {
@@ -344,13 +507,29 @@ pub struct MeasuredParts {
     pub workers: Vec<WorkerRow>,
     /// Measurement warnings.
     pub warnings: Vec<String>,
+    /// Per statement.
+    pub statements: Vec<StatementRow>,
+    /// Per statement kind.
+    pub statement_kinds: BTreeMap<String, KindRow>,
+    /// Latency buckets.
+    pub latency_distribution: Vec<Bucket>,
 }
 
 impl Report {
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> std::io::Result<String> {
+        serde_json::to_string_pretty(self).map_err(std::io::Error::other)
+    }
+
+    /// Writes the self-contained HTML report to `path`.
+    pub fn write_html(&self, path: &Path) -> std::io::Result<()> {
+        html::write(path, &self.to_json()?)
+    }
+
     /// Writes the JSON report to `path` (atomically: a temporary file
     /// renamed into place).
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let json = self.to_json()?;
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, json + "\n")?;
         std::fs::rename(&tmp, path)

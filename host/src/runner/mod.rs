@@ -6,6 +6,7 @@
 //! recorder when it finishes.
 
 mod guard;
+pub mod pacing;
 pub mod seed;
 mod setup;
 mod shards;
@@ -19,16 +20,18 @@ use crate::bindings::{Context, Info};
 use crate::capability::sql::{SqlLimits, SqlSession};
 use crate::config::{SetupMode, StopAfter};
 use crate::metrics::Recorder;
+use crate::metrics::intervals::{Collector, IntervalStats, Intervals, ShardMsg};
 use crate::pg::pool::PgPool;
 use crate::sandbox::{CallLimits, PluginRuntime};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use pacing::Pacing;
 use seed::SeedPhase;
 use shards::{POOL_WAIT_TIMEOUT, ids_for, share};
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 use worker::{ShardCounters, Window, WorkerEnv};
 
@@ -77,6 +80,12 @@ pub struct RunSpec {
     pub progress: Option<Duration>,
     /// How workers connect.
     pub connection_mode: crate::config::ConnectionMode,
+    /// Closed or open loop.
+    pub pacing: Pacing,
+    /// Tries per step for serialization failures and deadlocks (1 = none).
+    pub max_tries: u32,
+    /// Width of the time-series intervals.
+    pub interval: Duration,
 }
 
 impl RunSpec {
@@ -166,7 +175,12 @@ pub fn setup_only(spec: &RunSpec, stop: &StopSignal) -> Result<SetupReport, Stri
 }
 
 /// Runs setup (if asked), the measured run and cleanup (if asked).
-pub fn execute(spec: &RunSpec, stop: &StopSignal) -> RunResult {
+pub fn execute(
+    spec: &RunSpec,
+    stop: &StopSignal,
+    before_workers: &mut dyn FnMut(),
+    on_interval: &mut dyn FnMut(u64, SystemTime, &IntervalStats),
+) -> RunResult {
     let mut result = RunResult {
         status: RunStatus::Completed,
         recorder: Recorder::new(),
@@ -195,7 +209,8 @@ pub fn execute(spec: &RunSpec, stop: &StopSignal) -> RunResult {
         result.status = RunStatus::Interrupted;
         return result;
     }
-    match run_workers(spec, stop) {
+    before_workers();
+    match run_workers(spec, stop, on_interval) {
         Ok(out) => {
             result.recorder = out.recorder;
             result.elapsed = out.elapsed;
@@ -244,26 +259,38 @@ enum Go {
     Cancel,
 }
 
-fn run_workers(spec: &RunSpec, stop: &StopSignal) -> Result<PhaseOutput, String> {
+fn run_workers(
+    spec: &RunSpec,
+    stop: &StopSignal,
+    on_interval: &mut dyn FnMut(u64, SystemTime, &IntervalStats),
+) -> Result<PhaseOutput, String> {
     let shards = spec.shards();
     let counters: Vec<ShardCounters> = (0..shards).map(|_| ShardCounters::default()).collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let (iv_tx, iv_rx) = mpsc::channel::<ShardMsg>();
     let (go_tx, go_rx) = watch::channel(Go::Wait);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..shards)
             .map(|shard| {
                 let ready_tx = ready_tx.clone();
                 let go_rx = go_rx.clone();
+                let iv_tx = iv_tx.clone();
                 let counters = &counters[shard as usize];
                 std::thread::Builder::new()
                     .name(format!("stormdb-shard-{shard}"))
                     .spawn_scoped(scope, move || {
-                        run_shard(spec, stop, shard, shards, counters, ready_tx, go_rx)
+                        let links = ShardLinks {
+                            ready: ready_tx,
+                            go: go_rx,
+                            intervals: iv_tx,
+                        };
+                        run_shard(spec, stop, shard, shards, counters, links)
                     })
                     .map_err(|e| format!("starting a runtime thread: {e}"))
             })
             .collect::<Result<_, _>>()?;
         drop(ready_tx);
+        drop(iv_tx);
 
         // Every shard initialises its instances first, so the window opens
         // for all workers at once and no instance start-up is measured.
@@ -290,6 +317,7 @@ fn run_workers(spec: &RunSpec, stop: &StopSignal) -> Result<PhaseOutput, String>
                 StopAfter::Transactions(_) => None,
             };
             let w = Window {
+                start,
                 measure_from,
                 deadline,
             };
@@ -300,8 +328,45 @@ fn run_workers(spec: &RunSpec, stop: &StopSignal) -> Result<PhaseOutput, String>
             None
         };
 
+        let mut collector = Collector::new(shards as usize);
+        // Wall-clock start of the measured window, for logs that name
+        // intervals by their Unix time.
+        let wall_origin = window.map(|w| {
+            let now = Instant::now();
+            let sys = SystemTime::now();
+            if w.measure_from >= now {
+                sys + (w.measure_from - now)
+            } else {
+                sys - (now - w.measure_from)
+            }
+        });
+        let width = spec.interval;
+        // Intervals in which nothing completed (a stall, a held lock) are
+        // still rows: a time series with holes would hide exactly the
+        // moments a reader is looking for.
+        let mut next_index = 0u64;
+        let empty = IntervalStats::default();
+        let mut emit = |i: u64, st: &IntervalStats| {
+            if let Some(origin) = wall_origin {
+                let at_index = |k: u64| origin + width * u32::try_from(k).unwrap_or(u32::MAX);
+                while next_index < i {
+                    on_interval(next_index, at_index(next_index), &empty);
+                    next_index += 1;
+                }
+                on_interval(i, at_index(i), st);
+                next_index = next_index.max(i + 1);
+            }
+        };
         if let Some(w) = window {
-            progress_loop(spec, &handles, &counters, w);
+            progress_loop(
+                spec,
+                &handles,
+                &counters,
+                w,
+                &iv_rx,
+                &mut collector,
+                &mut emit,
+            );
         }
 
         let mut merged = Recorder::new();
@@ -321,6 +386,15 @@ fn run_workers(spec: &RunSpec, stop: &StopSignal) -> Result<PhaseOutput, String>
                     failure.get_or_insert("a runtime thread panicked".into());
                 }
             }
+        }
+        // The shards are done: their last intervals are all in the channel.
+        while let Ok(msg) = iv_rx.try_recv() {
+            for (i, st) in collector.add(msg) {
+                emit(i, &st);
+            }
+        }
+        for (i, st) in collector.finish() {
+            emit(i, &st);
         }
         if let Some(e) = failure {
             return Err(e);
@@ -343,12 +417,21 @@ fn progress_loop<T>(
     handles: &[std::thread::ScopedJoinHandle<'_, T>],
     counters: &[ShardCounters],
     window: Window,
+    intervals: &mpsc::Receiver<ShardMsg>,
+    collector: &mut Collector,
+    emit: &mut dyn FnMut(u64, &IntervalStats),
 ) {
     let mut next = spec.progress.map(|p| window.measure_from + p);
     let (mut prev_done, mut prev_lat) = (0u64, 0u64);
     let mut prev_at = window.measure_from;
     while !handles.iter().all(|h| h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(20));
+        // Completed intervals leave the shards as they close, so they are
+        // merged and written out while the run goes on.
+        if let Ok(msg) = intervals.recv_timeout(Duration::from_millis(20)) {
+            for (i, st) in collector.add(msg) {
+                emit(i, &st);
+            }
+        }
         let Some(due) = next else { continue };
         let now = Instant::now();
         if now < due {
@@ -384,15 +467,29 @@ fn progress_loop<T>(
     }
 }
 
+/// A shard's channels to the main thread.
+struct ShardLinks {
+    /// Its instances are up (or could not start).
+    ready: mpsc::Sender<Result<(), String>>,
+    /// When to start measuring, or to give up.
+    go: watch::Receiver<Go>,
+    /// Completed intervals.
+    intervals: mpsc::Sender<ShardMsg>,
+}
+
 fn run_shard(
     spec: &RunSpec,
     stop: &StopSignal,
     shard: u32,
     shards: u32,
     counters: &ShardCounters,
-    ready: mpsc::Sender<Result<(), String>>,
-    mut go: watch::Receiver<Go>,
+    links: ShardLinks,
 ) -> Result<ShardOutput, String> {
+    let ShardLinks {
+        ready,
+        mut go,
+        intervals: intervals_out,
+    } = links;
     let fail = |e: String| {
         let _ = ready.send(Err(e.clone()));
         e
@@ -423,6 +520,8 @@ fn run_shard(
             })?;
         }
         let recorder = RefCell::new(Recorder::new());
+        let intervals =
+            std::rc::Rc::new(RefCell::new(Intervals::new(Instant::now(), spec.interval)));
         // With a connection per worker, each keeps its own and skips the pool.
         let my_workers = share(spec.workers, shards, shard);
         let sticky = my_workers <= share(spec.connections, shards, shard);
@@ -438,6 +537,10 @@ fn run_shard(
             sticky,
             caps: &spec.caps,
             mode: spec.connection_mode,
+            pacing: spec.pacing,
+            workers: spec.workers,
+            max_tries: spec.max_tries.max(1),
+            intervals: &intervals,
         };
         let mut workers = Vec::new();
         for id in ids_for(spec.workers, shards, shard) {
@@ -463,6 +566,7 @@ fn run_shard(
                 });
             }
         };
+        intervals.borrow_mut().reset(window.measure_from);
         let guards = guard::Guards::default();
         let finished = std::rc::Rc::new(std::cell::Cell::new(false));
         {
@@ -473,6 +577,27 @@ fn run_shard(
                 move || stop.abort_requested(),
                 move || finished.get(),
             ));
+        }
+        {
+            // Hands completed intervals to the main thread as they close.
+            let finished = finished.clone();
+            let intervals = intervals.clone();
+            let out = intervals_out.clone();
+            let width = spec.interval;
+            tokio::task::spawn_local(async move {
+                let mut tick =
+                    tokio::time::interval_at((window.measure_from + width).into(), width);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                while !finished.get() {
+                    tick.tick().await;
+                    let (done, watermark) = intervals.borrow_mut().take_complete(Instant::now());
+                    let _ = out.send(ShardMsg::Intervals {
+                        shard: shard as usize,
+                        done,
+                        watermark,
+                    });
+                }
+            });
         }
         let runs = workers.into_iter().map(|(ctx, inst)| {
             let env = &env;
@@ -502,6 +627,11 @@ fn run_shard(
         }
         finished.set(true);
         drop(running);
+        let rest = intervals.borrow_mut().take_all();
+        let _ = intervals_out.send(ShardMsg::Finished {
+            shard: shard as usize,
+            rest,
+        });
         if let Some(e) = first_error {
             return Err(e);
         }

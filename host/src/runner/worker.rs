@@ -1,16 +1,19 @@
-//! One worker: an instance calling `step` in a closed loop, measured from
-//! the host, replaced when it traps.
+//! One worker: an instance calling `step` in a closed loop or on a
+//! schedule, measured from the host, retried on serialization failures and
+//! deadlocks when asked, replaced when it traps.
 
 use super::guard::{Killed, Slot, guarded};
+use super::pacing::{Pacing, Schedule};
 use super::stop::StopSignal;
 use crate::bindings::{Context, SqlError, WorkloadError};
 use crate::capability::sql::{SqlLimits, SqlSession};
+use crate::metrics::intervals::{Intervals, Sample};
 use crate::metrics::{ErrorKind, Recorder};
 use crate::pg::pool::PgPool;
 use crate::sandbox::{CallError, CallLimits, Lifecycle, PluginInstance, PluginRuntime};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Kind, SQLSTATE and message of a workload error, for the error tally.
 pub fn classify(e: &WorkloadError) -> (ErrorKind, Option<String>, String) {
@@ -65,6 +68,8 @@ pub struct ShardCounters {
 /// The measurement window every worker of a run shares.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
+    /// When the run (warmup included) started.
+    pub start: Instant,
     /// Steps starting before this are warmup and are not recorded.
     pub measure_from: Instant,
     /// No step starts at or after this (duration runs).
@@ -85,6 +90,10 @@ pub struct WorkerEnv<'a> {
     pub sticky: bool,
     pub caps: &'a crate::capability::sql::Capabilities,
     pub mode: crate::config::ConnectionMode,
+    pub pacing: Pacing,
+    pub workers: u32,
+    pub max_tries: u32,
+    pub intervals: &'a RefCell<Intervals>,
 }
 
 /// A fresh instance with `init` done.
@@ -106,18 +115,60 @@ pub async fn start_instance(env: &WorkerEnv<'_>, ctx: &Context) -> Result<Plugin
     }
 }
 
+type StepResult = Result<
+    crate::sandbox::Called<Result<crate::bindings::Outcome, crate::bindings::StepError>>,
+    CallError,
+>;
+
+/// True for the failures `--max-tries` retries: serialization failures and
+/// deadlocks.
+fn retryable(r: &StepResult) -> bool {
+    match r {
+        Ok(called) => match &called.value {
+            Err(e) => matches!(
+                classify(&e.error).0,
+                ErrorKind::Serialization | ErrorKind::Deadlock
+            ),
+            Ok(_) => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// What a measured step adds to the totals and its interval.
+struct Measured {
+    latency: Duration,
+    lag: Option<Duration>,
+    retries: u32,
+    late: bool,
+    end: Instant,
+}
+
 /// Records one measured step; returns the call error when the instance
 /// must be replaced.
-fn record(
-    env: &WorkerEnv<'_>,
-    id: u32,
-    latency: std::time::Duration,
-    result: Result<
-        crate::sandbox::Called<Result<crate::bindings::Outcome, crate::bindings::StepError>>,
-        CallError,
-    >,
-) -> Option<CallError> {
+fn record(env: &WorkerEnv<'_>, id: u32, m: &Measured, result: StepResult) -> Option<CallError> {
     let mut rec = env.recorder.borrow_mut();
+    if m.retries > 0 {
+        rec.retried += 1;
+        rec.retries += u64::from(m.retries);
+    }
+    if let Some(lag) = m.lag {
+        rec.lag.record(lag);
+    }
+    if m.late {
+        rec.late += 1;
+    }
+    let ok = matches!(&result, Ok(c) if c.value.is_ok());
+    env.intervals.borrow_mut().record(
+        m.end,
+        Sample {
+            latency: m.latency,
+            lag: m.lag,
+            ok,
+            retries: m.retries,
+            late: m.late,
+        },
+    );
     match result {
         Ok(called) => {
             if let Some(wait) = called.pool_wait {
@@ -128,11 +179,11 @@ fn record(
             }
             match called.value {
                 Ok(outcome) => {
-                    rec.success(id, &outcome.operation, latency, outcome.rolled_back);
+                    rec.success(id, &outcome.operation, m.latency, outcome.rolled_back);
                     env.counters.done.fetch_add(1, Ordering::Relaxed);
                     env.counters
                         .latency_us
-                        .fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+                        .fetch_add(m.latency.as_micros() as u64, Ordering::Relaxed);
                 }
                 Err(step_error) => {
                     let (kind, state, msg) = classify(&step_error.error);
@@ -171,6 +222,17 @@ pub struct WorkerEnd {
     pub dropped_log_lines: u64,
 }
 
+/// Sleeps until `until`, or returns false early if the run is stopped.
+async fn pause_until(stop: &StopSignal, until: Instant) -> bool {
+    if Instant::now() >= until {
+        return !stop.stop_requested();
+    }
+    tokio::select! {
+        _ = tokio::time::sleep_until(until.into()) => !stop.stop_requested(),
+        _ = stop.stopped() => false,
+    }
+}
+
 /// Runs steps until the window closes, the quota is met or a stop is
 /// requested.
 pub async fn run(
@@ -185,27 +247,85 @@ pub async fn run(
     let mut measured: u64 = 0;
     let mut last_done: Option<Instant> = None;
     let mut dropped = 0;
+    let mut schedule = match env.pacing {
+        Pacing::Open { rate, poisson, .. } => Some(Schedule::new(
+            rate,
+            env.workers,
+            poisson,
+            window.start,
+            ctx.seed ^ 0x005E_ED0F_5C4E_D01E,
+        )),
+        Pacing::Closed { .. } => None,
+    };
+    let latency_limit = match env.pacing {
+        Pacing::Open { latency_limit, .. } => latency_limit,
+        Pacing::Closed { .. } => None,
+    };
     loop {
         if env.stop.stop_requested() || quota.is_some_and(|q| measured >= q) {
             break;
         }
-        let start = Instant::now();
-        if window.deadline.is_some_and(|d| start >= d) {
+        // When this step is due: now (closed loop) or on the schedule.
+        let due = match schedule.as_mut() {
+            Some(s) => s.take(),
+            None => Instant::now(),
+        };
+        if window.deadline.is_some_and(|d| due >= d) {
             break;
         }
-        let result = match guarded(slot, start, inst.step(env.limits)).await {
-            Ok(r) => r,
-            Err(Killed::Abort) => {
-                inst.abandon();
-                break;
+        if schedule.is_some() && !pause_until(env.stop, due).await {
+            break;
+        }
+        let start = Instant::now();
+        let is_measured = due >= window.measure_from;
+        let lag = schedule
+            .is_some()
+            .then(|| start.saturating_duration_since(due));
+        if let (Some(limit), Some(l)) = (latency_limit, lag)
+            && l > limit
+        {
+            // Too late to start at all: skipped, as pgbench -L does.
+            if is_measured {
+                measured += 1;
+                env.recorder.borrow_mut().skipped += 1;
+                env.intervals.borrow_mut().skipped(start);
             }
-            Err(Killed::Timeout) => {
-                inst.abandon();
-                Err(CallError::Timeout(env.limits.wall))
+            continue;
+        }
+        let mut tries: u32 = 0;
+        let result = loop {
+            tries += 1;
+            let r = match guarded(slot, start, inst.step(env.limits)).await {
+                Ok(r) => r,
+                Err(Killed::Abort) => {
+                    inst.abandon();
+                    return Ok(WorkerEnd {
+                        last_done,
+                        dropped_log_lines: dropped + inst.dropped_log_lines(),
+                    });
+                }
+                Err(Killed::Timeout) => {
+                    inst.abandon();
+                    Err(CallError::Timeout(env.limits.wall))
+                }
+            };
+            let samples = inst.take_statement_samples();
+            if is_measured && !samples.is_empty() {
+                let mut rec = env.recorder.borrow_mut();
+                for sample in &samples {
+                    rec.statements.record(sample);
+                }
             }
+            if tries < env.max_tries && retryable(&r) && !env.stop.stop_requested() {
+                // The failed try's counters belong to no transaction.
+                let _ = inst.take_counters();
+                continue;
+            }
+            break r;
         };
         let end = Instant::now();
-        if start < window.measure_from {
+        if !is_measured {
+            let _ = inst.take_counters();
             if result.is_err() {
                 dropped += inst.dropped_log_lines();
                 inst = start_instance(env, ctx).await?;
@@ -214,7 +334,9 @@ pub async fn run(
         }
         measured += 1;
         last_done = Some(end);
-        let latency = end - start;
+        // In rate mode latency runs from the scheduled start.
+        let from = if schedule.is_some() { due } else { start };
+        let latency = end.saturating_duration_since(from);
         // Counters count only for steps that succeed and are measured.
         let counted = inst.take_counters();
         if matches!(&result, Ok(c) if c.value.is_ok()) && !counted.is_empty() {
@@ -223,11 +345,23 @@ pub async fn run(
                 rec.count(name, *delta);
             }
         }
-        let failed_call = record(env, id, latency, result);
-        if let Some(call_error) = failed_call {
+        let m = Measured {
+            latency,
+            lag,
+            retries: tries - 1,
+            late: latency_limit.is_some_and(|l| latency > l),
+            end,
+        };
+        if let Some(call_error) = record(env, id, &m, result) {
             tracing::warn!("worker {id}: {call_error}; replacing its instance");
             dropped += inst.dropped_log_lines();
             inst = start_instance(env, ctx).await?;
+        }
+        if let Pacing::Closed { think } = env.pacing
+            && !think.is_zero()
+            && !pause_until(env.stop, Instant::now() + think).await
+        {
+            break;
         }
     }
     Ok(WorkerEnd {

@@ -128,6 +128,11 @@ impl PluginInstance {
         &mut self.store.data_mut().sql
     }
 
+    /// The statement timings of the last call.
+    pub fn take_statement_samples(&mut self) -> Vec<crate::metrics::StatementSample> {
+        self.store.data_mut().sql.take_samples()
+    }
+
     /// The counters the last call incremented.
     pub fn take_counters(&mut self) -> Vec<(String, u64)> {
         self.store.data_mut().counters.take()

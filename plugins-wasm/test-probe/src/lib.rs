@@ -14,6 +14,7 @@ struct Probe {
     steps: u64,
     every: u64,
     sleep_ms: f64,
+    slow_ms: f64,
 }
 
 fn failed(op: &str, msg: String) -> StepError {
@@ -319,13 +320,21 @@ impl Workload for Probe {
         )
         .mode("fail", "a division by zero every `every` steps")
         .mode("panic", "a guest panic every `every` steps")
-        .mode("sleep", "pg_sleep(sleep_ms) per step")
+        .mode(
+            "sleep",
+            "pg_sleep(sleep_ms) per step; every `every`-th step sleeps slow_ms instead when slow_ms > 0",
+        )
         .param(
             "every",
             "10",
-            "period of failures in the fail and panic modes",
+            "period of failures in the fail and panic modes, and of slow steps in sleep mode",
         )
         .param("sleep_ms", "1", "milliseconds slept per step in sleep mode")
+        .param(
+            "slow_ms",
+            "0",
+            "milliseconds slept by every `every`-th step in sleep mode (0: none)",
+        )
         .param("rows", "1000", "rows loaded per scale unit")
         .build()
     }
@@ -390,6 +399,7 @@ impl Workload for Probe {
             steps: 0,
             every: ctx.param_as::<u64>("every")?.max(1),
             sleep_ms: ctx.param_as("sleep_ms")?,
+            slow_ms: ctx.param_as("slow_ms")?,
         })
     }
 
@@ -429,11 +439,14 @@ impl Workload for Probe {
                 sql::query("SELECT 1", &[]).op(&op)?;
             }
             "sleep" => {
-                sql::query(
-                    "SELECT pg_sleep($1::float8 / 1000)",
-                    &[Value::Float8(self.sleep_ms)],
-                )
-                .op(&op)?;
+                // A fixed mix (every `every`-th step slow) gives tests a
+                // latency distribution whose percentiles are known.
+                let ms = if self.slow_ms > 0.0 && self.steps.is_multiple_of(self.every) {
+                    self.slow_ms
+                } else {
+                    self.sleep_ms
+                };
+                sql::query("SELECT pg_sleep($1::float8 / 1000)", &[Value::Float8(ms)]).op(&op)?;
             }
             other => return Err(failed(other, format!("unknown mode '{other}'"))),
         }

@@ -5,6 +5,7 @@ use super::policy::{self, Capabilities, Class, TxControl};
 use super::{CallPhase, SqlLimits, StatementHandle, TransactionHandle, copy, from_pg};
 use crate::bindings::stormdb::workload::sql::{IsolationLevel, TransactionOptions};
 use crate::bindings::{Column, RowSet, SqlError, Value};
+use crate::metrics::StatementSample;
 use crate::pg::pool::{PgPool, PooledConn, StmtKey};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
@@ -43,8 +44,13 @@ pub struct SqlSession {
     local_statements: Vec<(u64, Statement)>,
     /// What this plugin was granted.
     caps: Capabilities,
-    /// Policy classification of SQL texts seen, so each is parsed once.
-    classes: HashMap<Box<str>, Class>,
+    /// Policy classification of SQL texts seen, so each is parsed once,
+    /// with the key and text they are reported under.
+    classes: HashMap<Box<str>, (Class, u64, Arc<str>)>,
+    /// Per-statement timings of the current call (steps only).
+    samples: Vec<StatementSample>,
+    /// Texts of the host's own statements.
+    host_texts: Vec<(&'static str, Arc<str>)>,
     /// A transaction opened with BEGIN as SQL text is open.
     text_tx: bool,
     /// When the last SQL call returned to the guest: CPU accounting charges
@@ -63,22 +69,38 @@ const CLASS_CACHE: usize = 512;
 pub(super) struct Target<'a> {
     key: StmtKey,
     sql: &'a str,
+    /// How the statement is reported in per-statement statistics.
+    sample: Option<(u64, Arc<str>)>,
 }
 
 impl<'a> Target<'a> {
-    fn text(sql: &'a str) -> Self {
+    fn text(sql: &'a str, sample: Option<(u64, Arc<str>)>) -> Self {
         Target {
             key: StmtKey::Text(sql.into()),
             sql,
+            sample,
         }
     }
 
-    pub(super) fn handle(id: u64, sql: &'a str) -> Self {
+    pub(super) fn handle(id: u64, sql: &'a Arc<str>) -> Self {
         Target {
             key: StmtKey::Handle(id),
             sql,
+            sample: Some((id, sql.clone())),
         }
     }
+}
+
+/// Statement samples one call keeps; a step running more statements than
+/// this is still limited and counted, but not timed statement by statement.
+const MAX_SAMPLES_PER_CALL: usize = 4096;
+
+fn text_key(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    // Handle ids count up from 1; text keys live in the upper half.
+    h.finish() | (1 << 63)
 }
 
 /// Converts an execution error, dropping the cached statement when the
@@ -88,6 +110,50 @@ fn stale_plan(conn: &PooledConn, key: &StmtKey, e: tokio_postgres::Error) -> Sql
         conn.forget(key);
     }
     from_pg(e)
+}
+
+/// Runs `stmt` and reads its rows within the result limits.
+async fn read_rows(
+    conn: &PooledConn,
+    stmt: &Statement,
+    target: &Target<'_>,
+    params: &[Value],
+    limits: &SqlLimits,
+) -> Result<Vec<Vec<Value>>, SqlError> {
+    let encoded = encode_params(stmt.params(), params)?;
+    let stream = conn
+        .client()
+        .query_raw(stmt, encoded.iter())
+        .await
+        .map_err(|e| stale_plan(conn, &target.key, e))?;
+    let ncols = stmt.columns().len();
+    let mut rows = Vec::new();
+    let mut bytes: u64 = 0;
+    let mut stream = std::pin::pin!(stream);
+    while let Some(row) = stream.try_next().await.map_err(from_pg)? {
+        if rows.len() as u64 >= limits.max_result_rows {
+            return Err(SqlError::Limit(format!(
+                "the result has more than {} rows (the per-result row limit)",
+                limits.max_result_rows
+            )));
+        }
+        let mut cells = Vec::with_capacity(ncols);
+        for i in 0..ncols {
+            let Cell(v, len) = row.try_get::<_, Cell>(i).map_err(|e| {
+                SqlError::Invalid(format!("column {}: {e}", stmt.columns()[i].name()))
+            })?;
+            bytes += len as u64;
+            cells.push(v);
+        }
+        if bytes > limits.max_result_bytes {
+            return Err(SqlError::Limit(format!(
+                "the result has more than {} bytes (the per-result byte limit)",
+                limits.max_result_bytes
+            )));
+        }
+        rows.push(cells);
+    }
+    Ok(rows)
 }
 
 fn columns_of(stmt: &Statement) -> Vec<Column> {
@@ -138,6 +204,8 @@ impl SqlSession {
             local_statements: Vec::new(),
             caps: Capabilities::all(),
             classes: HashMap::new(),
+            samples: Vec::new(),
+            host_texts: Vec::new(),
             text_tx: false,
             last_return: None,
             transient: false,
@@ -162,17 +230,21 @@ impl SqlSession {
     }
 
     /// Classifies SQL text sent by the plugin (cached) and checks it may run
-    /// now; tracks transactions opened and closed as text.
-    fn authorize_text(&mut self, sql: &str) -> Result<(), SqlError> {
-        let class = match self.classes.get(sql) {
-            Some(c) => c.clone(),
+    /// now; tracks transactions opened and closed as text. Returns how the
+    /// statement is reported.
+    fn authorize_text(&mut self, sql: &str) -> Result<(u64, Arc<str>), SqlError> {
+        let (class, key, text) = match self.classes.get(sql) {
+            Some((c, k, t)) => (c.clone(), *k, t.clone()),
             None => {
                 let c = policy::classify(sql);
                 if self.classes.len() >= CLASS_CACHE {
                     self.classes.clear();
                 }
-                self.classes.insert(sql.into(), c.clone());
-                c
+                let text: Arc<str> = sql.into();
+                let key = text_key(sql);
+                self.classes
+                    .insert(sql.into(), (c.clone(), key, text.clone()));
+                (c, key, text)
             }
         };
         policy::check(&class, self.phase, &self.caps).map_err(SqlError::Denied)?;
@@ -181,7 +253,26 @@ impl SqlSession {
             Class::Tx(TxControl::End) => self.text_tx = false,
             _ => {}
         }
-        Ok(())
+        Ok((key, text))
+    }
+
+    /// The statement timings of the current call, taken.
+    pub fn take_samples(&mut self) -> Vec<StatementSample> {
+        std::mem::take(&mut self.samples)
+    }
+
+    fn sample(&mut self, target: &Target<'_>, elapsed: Duration, ok: bool) {
+        if self.phase != CallPhase::Step || self.samples.len() >= MAX_SAMPLES_PER_CALL {
+            return;
+        }
+        if let Some((key, text)) = &target.sample {
+            self.samples.push(StatementSample {
+                key: *key,
+                text: text.clone(),
+                elapsed,
+                ok,
+            });
+        }
     }
 
     /// Checks a prepared statement may run now.
@@ -211,6 +302,7 @@ impl SqlSession {
     pub fn begin_call(&mut self, phase: CallPhase) {
         self.last_return = None;
         self.connect_time = None;
+        self.samples.clear();
         self.phase = phase;
         self.pool_wait = None;
         self.statements = 0;
@@ -379,10 +471,11 @@ impl SqlSession {
 
     /// `query` with SQL text: rows and their column metadata.
     pub(super) async fn query(&mut self, sql: &str, params: &[Value]) -> Result<RowSet, SqlError> {
-        if let Err(e) = self.authorize_text(sql) {
-            return self.note(Err(e));
-        }
-        let r = self.fetch(&Target::text(sql), params).await;
+        let sample = match self.authorize_text(sql) {
+            Ok(s) => s,
+            Err(e) => return self.note(Err(e)),
+        };
+        let r = self.fetch(&Target::text(sql, Some(sample)), params).await;
         let r = r.map(|(columns, rows)| RowSet { columns, rows });
         self.note(r)
     }
@@ -405,39 +498,13 @@ impl SqlSession {
         let limits = self.limits.clone();
         let want_columns = matches!(target.key, StmtKey::Text(_));
         let (stmt, conn) = self.statement(target).await?;
-        let encoded = encode_params(stmt.params(), params)?;
-        let stream = conn
-            .client()
-            .query_raw(&stmt, encoded.iter())
-            .await
-            .map_err(|e| stale_plan(conn, &target.key, e))?;
-        let ncols = stmt.columns().len();
-        let mut rows = Vec::new();
-        let mut bytes: u64 = 0;
-        let mut stream = std::pin::pin!(stream);
-        while let Some(row) = stream.try_next().await.map_err(from_pg)? {
-            if rows.len() as u64 >= limits.max_result_rows {
-                return Err(SqlError::Limit(format!(
-                    "the result has more than {} rows (the per-result row limit)",
-                    limits.max_result_rows
-                )));
-            }
-            let mut cells = Vec::with_capacity(ncols);
-            for i in 0..ncols {
-                let Cell(v, len) = row.try_get::<_, Cell>(i).map_err(|e| {
-                    SqlError::Invalid(format!("column {}: {e}", stmt.columns()[i].name()))
-                })?;
-                bytes += len as u64;
-                cells.push(v);
-            }
-            if bytes > limits.max_result_bytes {
-                return Err(SqlError::Limit(format!(
-                    "the result has more than {} bytes (the per-result byte limit)",
-                    limits.max_result_bytes
-                )));
-            }
-            rows.push(cells);
-        }
+        // Timed from sending to the last row; preparing and waiting for a
+        // connection are not part of a statement's latency.
+        let started = Instant::now();
+        let result = read_rows(conn, &stmt, target, params, &limits).await;
+        let elapsed = started.elapsed();
+        self.sample(target, elapsed, result.is_ok());
+        let rows = result?;
         let columns = if want_columns {
             columns_of(&stmt)
         } else {
@@ -462,16 +529,31 @@ impl SqlSession {
         sql: &str,
         params: &[Value],
     ) -> Result<u64, SqlError> {
-        if let Err(e) = self.authorize_text(sql) {
-            return self.note(Err(e));
-        }
-        self.execute(&Target::text(sql), params).await
+        let sample = match self.authorize_text(sql) {
+            Ok(s) => s,
+            Err(e) => return self.note(Err(e)),
+        };
+        self.execute(&Target::text(sql, Some(sample)), params).await
     }
 
     /// SQL the host itself sends (BEGIN, COMMIT, ROLLBACK): not the
     /// plugin's, so not subject to its policy.
-    async fn execute_host(&mut self, sql: &str) -> Result<u64, SqlError> {
-        self.execute(&Target::text(sql), &[]).await
+    async fn execute_host(&mut self, sql: &'static str) -> Result<u64, SqlError> {
+        let sample = (text_key(sql), self.host_text(sql));
+        self.execute(&Target::text(sql, Some(sample)), &[]).await
+    }
+
+    /// The shared text of a statement the host sends (BEGIN, COMMIT...),
+    /// so reporting it allocates nothing per call.
+    fn host_text(&mut self, sql: &'static str) -> Arc<str> {
+        if let Some((_, t)) = self.host_texts.iter().find(|(s, _)| std::ptr::eq(*s, sql)) {
+            return t.clone();
+        }
+        let t: Arc<str> = sql.into();
+        if self.host_texts.len() < 16 {
+            self.host_texts.push((sql, t.clone()));
+        }
+        t
     }
 
     async fn execute_inner(
@@ -481,10 +563,15 @@ impl SqlSession {
     ) -> Result<u64, SqlError> {
         let (stmt, conn) = self.statement(target).await?;
         let encoded = encode_params(stmt.params(), params)?;
-        conn.client()
+        let started = Instant::now();
+        let result = conn
+            .client()
             .execute_raw(&stmt, encoded.iter())
             .await
-            .map_err(|e| stale_plan(conn, &target.key, e))
+            .map_err(|e| stale_plan(conn, &target.key, e));
+        let elapsed = started.elapsed();
+        self.sample(target, elapsed, result.is_ok());
+        result
     }
 
     /// `copy-in`.
@@ -534,6 +621,7 @@ impl SqlSession {
         let target = Target {
             key: StmtKey::Handle(id),
             sql: &sql,
+            sample: None,
         };
         let r = self.statement(&target).await.map(|(stmt, _)| stmt);
         let stmt = self.note(r)?;
@@ -662,7 +750,8 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mut s = super::SqlSession::new(pool, Default::default());
-        let t = super::Target::handle(1, "SELECT 1");
+        let sql: std::sync::Arc<str> = "SELECT 1".into();
+        let t = super::Target::handle(1, &sql);
         let size = std::mem::size_of_val(&s.fetch(&t, &[]));
         assert!(size <= 1536, "fetch future is {size} bytes");
         let size = std::mem::size_of_val(&s.execute(&t, &[]));
