@@ -124,6 +124,18 @@ pub enum PluginCommand {
         #[command(flatten)]
         trust: TrustArgs,
     },
+    /// Create a plugin project (template, SDK and WIT) that builds with one
+    /// command and runs with `stormdb run --plugin`.
+    New {
+        /// Plugin name: lowercase letters, digits and '-'.
+        name: String,
+        /// rust, python, js or c.
+        #[arg(long, default_value = "rust", value_name = "LANG")]
+        lang: String,
+        /// Where to create it (default: ./NAME).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Verify, instantiate and call `describe`: is the plugin healthy?
     Health {
         /// Built-in name, manifest path or NAME[@RANGE].

@@ -19,3 +19,4 @@ pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod scaffold;

@@ -23,6 +23,16 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 fn main() {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_) | Command::LocalPg(_)) {
+        // Listing commands behave like other Unix tools when their reader
+        // goes away (`stormdb plugin list | head`): they stop quietly.
+        // A run ignores it instead, so its report files are still written.
+        // SAFETY: restoring the default disposition of a signal at start-up,
+        // before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_logging(cli.verbose, cli.quiet);
     let result = match &cli.command {
         Command::Run(args) => app::run(args),

@@ -113,6 +113,7 @@ pub fn plugin(cmd: &PluginCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         PluginCommand::Health { plugin, trust } => health(plugin, trust),
+        PluginCommand::New { name, lang, dir } => new_project(name, lang, dir.as_deref()),
     }
 }
 
@@ -324,5 +325,19 @@ fn health(plugin: &str, trust: &TrustArgs) -> anyhow::Result<i32> {
         );
     }
     println!("verified in {:.1} ms", verified_in.as_secs_f64() * 1000.0);
+    Ok(0)
+}
+
+/// `stormdb plugin new NAME --lang L [--dir DIR]`.
+fn new_project(name: &str, lang: &str, dir: Option<&Path>) -> anyhow::Result<i32> {
+    let dest = dir.map_or_else(|| PathBuf::from(name), Path::to_path_buf);
+    let files = crate::scaffold::create(name, lang, &dest)?;
+    let build = if lang == "c" { "make" } else { "./build.sh" };
+    println!(
+        "created {} ({lang}, {} files)\n\nnext:\n  cd {}\n  {build}\n  stormdb run --plugin build/{name}.wasm --allow-unsigned --setup -t 10000\n\nsee README.md there for what each file is",
+        dest.display(),
+        files.len(),
+        dest.display()
+    );
     Ok(0)
 }

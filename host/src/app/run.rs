@@ -445,16 +445,32 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         },
         pg_stats,
     };
-    print!("{}", report::render_console(&report));
-    if let Some(path) = &cfg.json_out {
-        report
-            .write_json(path)
-            .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+    // Each report file is written even when another cannot be; the
+    // console summary comes last, so a closed stdout (`| head`) costs no
+    // file.
+    let mut write_errors = Vec::new();
+    if let Some(path) = &cfg.json_out
+        && let Err(e) = report.write_json(path)
+    {
+        write_errors.push(format!(
+            "writing the JSON report to {}: {e}",
+            path.display()
+        ));
     }
-    if let Some(path) = &cfg.html_out {
-        report
-            .write_html(path)
-            .with_context(|| format!("writing the HTML report to {}", path.display()))?;
+    if let Some(path) = &cfg.html_out
+        && let Err(e) = report.write_html(path)
+    {
+        write_errors.push(format!(
+            "writing the HTML report to {}: {e}",
+            path.display()
+        ));
+    }
+    {
+        use std::io::Write as _;
+        let _ = std::io::stdout().write_all(report::render_console(&report).as_bytes());
+    }
+    if !write_errors.is_empty() {
+        bail!("{}", write_errors.join("; "));
     }
     match result.status {
         RunStatus::Completed => Ok(0),
