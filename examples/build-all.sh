@@ -7,11 +7,13 @@
 #   examples/build-all.sh --tools      # only install the tools
 #   examples/build-all.sh rust c       # only these languages (rust python js c)
 #
-# Tools go to target/guest-tools (see examples/toolchain.sh); Rust builds,
-# and the build of tools/guest-c for C, use $CARGO_TARGET_DIR when set. The
-# first run spends a few minutes installing componentize-py and
-# componentize-js and building tools/guest-c (about a minute); later runs
-# reuse everything and rebuild in under a minute.
+# Tools go to target/guest-tools (see examples/toolchain.sh). The Rust
+# examples share one Cargo target dir, $STORMDB_EXAMPLES_TARGET (default
+# $CARGO_TARGET_DIR, else target/examples); tools/guest-c builds into
+# $CARGO_TARGET_DIR or target/. The first run spends a few minutes
+# installing componentize-py and componentize-js and building tools/guest-c
+# (about a minute); later runs reuse everything and rebuild in under a
+# minute.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/toolchain.sh"
@@ -22,7 +24,7 @@ for arg in "$@"; do
     case $arg in
     --tools) tools_only=true ;;
     rust | python | js | c) langs+=("$arg") ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (languages: rust python js c; or --tools)" ;;
     esac
 done
@@ -44,8 +46,8 @@ for lang in "${langs[@]}"; do
     note "building the $lang example(s)"
     case $lang in
     rust)
-        "$here/kv-rust/build.sh"
-        "$here/shop-rust/build.sh"
+        CARGO_TARGET_DIR=$STORMDB_EXAMPLES_TARGET "$here/kv-rust/build.sh"
+        CARGO_TARGET_DIR=$STORMDB_EXAMPLES_TARGET "$here/shop-rust/build.sh"
         built+=("$here/kv-rust/build/kv-rust.wasm" "$here/shop-rust/build/shop-rust.wasm")
         ;;
     python)

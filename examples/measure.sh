@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/toolchain.sh"
 
-stormdb=${STORMDB:-$(command -v stormdb || true)}
+stormdb=${STORMDB:-}
 db=${STORMDB_DB:-}
 steps=100000
 langs="rust python js c"
@@ -28,30 +28,18 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument $1 (see --help)" ;;
     esac
 done
-[ -n "$stormdb" ] && [ -x "$stormdb" ] || die "no stormdb binary: pass --stormdb PATH or set STORMDB"
+stormdb=$(find_stormdb "$stormdb")
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/stormdb-measure.XXXXXX")
-pg_pid=""
 cleanup() {
-    if [ -n "$pg_pid" ]; then
-        # local-pg stops its server when its stdin closes; interrupt it if not.
-        exec 9>&- || true
-        for _ in $(seq 1 50); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.2; done
-        kill -INT "$pg_pid" 2>/dev/null || true
-        wait "$pg_pid" 2>/dev/null || true
-    fi
+    stop_local_pg
     rm -rf "$work"
 }
 trap cleanup EXIT
 if [ -z "$db" ]; then
-    mkfifo "$work/keep"
-    "$stormdb" -q local-pg <"$work/keep" >"$work/conninfo" 2>"$work/local-pg.log" &
-    pg_pid=$!
-    exec 9>"$work/keep"
-    for _ in $(seq 1 120); do [ -s "$work/conninfo" ] && break; sleep 0.5; done
-    [ -s "$work/conninfo" ] || die "stormdb local-pg did not start: $(cat "$work/local-pg.log")"
-    db=$(head -n1 "$work/conninfo")
+    start_local_pg "$stormdb" "$work"
+    db=$LOCAL_PG_CONNINFO
 fi
 unreachable="host=$work/no-such-dir port=1 user=x dbname=x"
 

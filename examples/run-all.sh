@@ -8,8 +8,8 @@
 #
 # Without --db (or $STORMDB_DB) it starts a throwaway server with
 # `stormdb local-pg` and stops it at the end. Build the components first
-# with examples/build-all.sh. Needs psql. Exits non-zero on any failure or
-# disagreement.
+# with examples/build-all.sh. Needs psql and python3. Exits non-zero on any
+# failure or disagreement.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/toolchain.sh"
@@ -33,54 +33,36 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-if [ -z "$stormdb" ]; then
-    for candidate in "$(command -v stormdb || true)" "$STORMDB_REPO/target/release/stormdb" \
-        "$STORMDB_REPO/target/debug/stormdb"; do
-        if [ -n "$candidate" ] && [ -x "$candidate" ]; then stormdb=$candidate; break; fi
-    done
-fi
-[ -n "$stormdb" ] && [ -x "$stormdb" ] ||
-    die "no stormdb binary: pass --stormdb PATH, set STORMDB, or build it (cargo build --release -p stormdb)"
+stormdb=$(find_stormdb "$stormdb")
 need_cmd psql "install the PostgreSQL client (apt-get install -y postgresql-client)"
+need_cmd python3 "install Python 3 (it reads the JSON reports)"
 
 for lang in $langs; do
+    case $lang in rust | python | js | c) ;; *) die "unknown language '$lang' in --langs (rust python js c)" ;; esac
     wasm="$here/kv-$lang/build/kv-$lang.wasm"
     [ -f "$wasm" ] || die "$wasm is missing: run examples/build-all.sh first"
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/stormdb-run-all.XXXXXX")
-pg_pid=""
 cleanup() {
-    if [ -n "$pg_pid" ]; then
-        # local-pg stops its server when its stdin closes; interrupt it if not.
-        exec 9>&- || true
-        for _ in $(seq 1 50); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.2; done
-        kill -INT "$pg_pid" 2>/dev/null || true
-        wait "$pg_pid" 2>/dev/null || true
-    fi
+    stop_local_pg
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 if [ -z "$db" ]; then
-    note "starting a throwaway PostgreSQL (stormdb local-pg)"
-    mkfifo "$work/keep"
-    # local-pg stops when its stdin closes: hold the fifo open until exit.
-    "$stormdb" -q local-pg <"$work/keep" >"$work/conninfo" 2>"$work/local-pg.log" &
-    pg_pid=$!
-    exec 9>"$work/keep"
-    for _ in $(seq 1 120); do
-        [ -s "$work/conninfo" ] && break
-        kill -0 "$pg_pid" 2>/dev/null || { cat "$work/local-pg.log" >&2; die "stormdb local-pg exited"; }
-        sleep 0.5
-    done
-    [ -s "$work/conninfo" ] || die "stormdb local-pg printed no connection string within 60 s"
-    db=$(head -n1 "$work/conninfo")
+    start_local_pg "$stormdb" "$work"
+    db=$LOCAL_PG_CONNINFO
 fi
 
-fingerprint() {
+# The kv table of the tenant the run used: each plugin runs as a tenant
+# whose role and schema are stormdb_t_<tenant> (host/src/pg/tenant.rs), or
+# as the operator when the report names none.
+fingerprint() { # TENANT
+    local table=kv
+    [ "$1" = - ] || table="stormdb_t_$1.kv"
     psql "$db" -X -A -t -v ON_ERROR_STOP=1 -c \
-        "SELECT count(*), sum(n), md5(string_agg(k::text || ':' || v || ':' || n::text, ',' ORDER BY k)) FROM kv"
+        "SELECT count(*), sum(n), md5(string_agg(k::text || ':' || v || ':' || n::text, ',' ORDER BY k)) FROM $table"
 }
 
 failed=0
@@ -97,22 +79,32 @@ for mode in $modes; do
             failed=1
             continue
         fi
-        summary=$(python3 - "$report" "$steps" <<'EOF'
+        if ! summary=$(python3 - "$report" "$steps" 2>"$work/report.err" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["summary"]
 ok = r["status"] == "completed" and s["transactions"] == int(sys.argv[2]) and s["errors"] == 0
-print(("ok" if ok else "bad"), r["status"], s["transactions"], s["errors"], r.get("error") or "")
+print(("ok" if ok else "bad"), r["config"].get("tenant") or "-", r["status"], s["transactions"], s["errors"],
+      r.get("error") or "")
 EOF
-        )
-        read -r verdict status txs errors rest <<<"$summary"
-        if [ "$verdict" != ok ]; then
-            echo "FAIL  $lang $mode: status $status, $txs transactions, $errors errors $rest" >&2
+        ); then
+            echo "FAIL  $lang $mode: unreadable report $report: $(tail -n1 "$work/report.err")" >&2
             failed=1
             continue
         fi
-        results[$lang-$mode]=$(fingerprint)
-        printf '%-6s %-6s %s\n' "$lang" "$mode" "${results[$lang-$mode]}"
+        read -r verdict tenant status txs errors rest <<<"$summary"
+        if [ "$verdict" != ok ]; then
+            echo "FAIL  $lang $mode: status $status, $txs transactions (expected $steps), $errors errors $rest" >&2
+            failed=1
+            continue
+        fi
+        if ! fp=$(fingerprint "$tenant" 2>"$work/psql.err"); then
+            echo "FAIL  $lang $mode: the fingerprint query failed: $(cat "$work/psql.err")" >&2
+            failed=1
+            continue
+        fi
+        results[$lang-$mode]=$fp
+        printf '%-6s %-6s %s\n' "$lang" "$mode" "$fp"
     done
 done
 

@@ -1,5 +1,6 @@
 # Guest toolchains for the examples: where they live and how to install them.
-# Sourced by build-all.sh and by each example's build script; not run alone.
+# Sourced by the scripts here and by each example's build script; not run
+# alone.
 #
 # Everything goes under $STORMDB_GUEST_TOOLS (default: target/guest-tools in
 # the repository, which git ignores), installed from the package registries:
@@ -11,17 +12,37 @@
 # reactor adapter of the host's wasmtime built in): cargo builds it into
 # $CARGO_TARGET_DIR or target/ (about a minute, once), or STORMDB_GUEST_C
 # names a prebuilt binary.
+#
+# The Rust examples (and check-new.sh's Rust project) build into one Cargo
+# target dir, $STORMDB_EXAMPLES_TARGET (default: $CARGO_TARGET_DIR, else
+# target/examples): they pin the same wit-bindgen and profile, so the
+# dependencies are compiled once instead of once per example.
+#
+# Also here, for run-all.sh, check-new.sh and measure.sh: finding the stormdb
+# binary and starting a throwaway server with `stormdb local-pg`.
 
 COMPONENTIZE_PY_VERSION=0.25.1
 COMPONENTIZE_JS_VERSION=0.23.0
 
-STORMDB_REPO=${STORMDB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-STORMDB_GUEST_TOOLS=${STORMDB_GUEST_TOOLS:-$STORMDB_REPO/target/guest-tools}
-STORMDB_WIT=${STORMDB_WIT:-$STORMDB_REPO/wit}
+# The build scripts and make run the tools from other directories, where a
+# relative path given by the caller would name nothing: make paths absolute.
+# A bare command name (found on PATH) stays as it is.
+absolute_path() { # PATH [dir]
+    case $1 in
+    /* | "") printf '%s\n' "$1" ;;
+    */*) printf '%s\n' "$PWD/$1" ;;
+    *) if [ "${2:-}" = dir ]; then printf '%s\n' "$PWD/$1"; else printf '%s\n' "$1"; fi ;;
+    esac
+}
 
-COMPONENTIZE_PY=${COMPONENTIZE_PY:-$STORMDB_GUEST_TOOLS/py/bin/componentize-py}
-COMPONENTIZE_JS=${COMPONENTIZE_JS:-$STORMDB_GUEST_TOOLS/js/node_modules/.bin/componentize-js}
-STORMDB_GUEST_C=${STORMDB_GUEST_C:-}
+STORMDB_REPO=${STORMDB_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+STORMDB_GUEST_TOOLS=$(absolute_path "${STORMDB_GUEST_TOOLS:-$STORMDB_REPO/target/guest-tools}" dir)
+STORMDB_WIT=$(absolute_path "${STORMDB_WIT:-$STORMDB_REPO/wit}" dir)
+STORMDB_EXAMPLES_TARGET=$(absolute_path "${STORMDB_EXAMPLES_TARGET:-${CARGO_TARGET_DIR:-$STORMDB_REPO/target/examples}}" dir)
+
+COMPONENTIZE_PY=$(absolute_path "${COMPONENTIZE_PY:-$STORMDB_GUEST_TOOLS/py/bin/componentize-py}")
+COMPONENTIZE_JS=$(absolute_path "${COMPONENTIZE_JS:-$STORMDB_GUEST_TOOLS/js/node_modules/.bin/componentize-js}")
+STORMDB_GUEST_C=$(absolute_path "${STORMDB_GUEST_C:-}")
 
 die() {
     echo "error: $*" >&2
@@ -47,8 +68,31 @@ need_tool() {
     [ -x "$1" ] || [ -f "$1" ] || die "$2 not found at $1; run examples/build-all.sh --tools (or set ${3:-its variable})"
 }
 
+# The version a componentize tool reports ("componentize-py 0.25.1",
+# "0.23.0"), or nothing.
+tool_version() {
+    "$1" --version 2>/dev/null | awk 'NR == 1 { print $NF }' || true
+}
+
+# Whether tool $1 (variable $2, wanted version $3, default location $4) is
+# usable as it is. A stale copy in $STORMDB_GUEST_TOOLS is replaced; one the
+# caller named is used with a warning (check-new.sh insists on the pin).
+tool_ready() {
+    local have
+    [ -x "$1" ] || return 1
+    have=$(tool_version "$1")
+    [ "$have" = "$3" ] && return 0
+    if [ "$1" != "$4" ]; then
+        note "warning: $2=$1 is version ${have:-unknown}; the examples pin $3"
+        return 0
+    fi
+    note "$1 is version ${have:-unknown}; replacing it with $3"
+    return 1
+}
+
 install_python_tools() {
-    if [ -x "$COMPONENTIZE_PY" ]; then return; fi
+    tool_ready "$COMPONENTIZE_PY" COMPONENTIZE_PY "$COMPONENTIZE_PY_VERSION" \
+        "$STORMDB_GUEST_TOOLS/py/bin/componentize-py" && return
     need_cmd python3 "install Python 3.10 or newer"
     note "installing componentize-py $COMPONENTIZE_PY_VERSION into $STORMDB_GUEST_TOOLS/py"
     python3 -m venv "$STORMDB_GUEST_TOOLS/py" ||
@@ -58,13 +102,15 @@ install_python_tools() {
 }
 
 install_js_tools() {
-    if [ -x "$COMPONENTIZE_JS" ]; then return; fi
+    tool_ready "$COMPONENTIZE_JS" COMPONENTIZE_JS "$COMPONENTIZE_JS_VERSION" \
+        "$STORMDB_GUEST_TOOLS/js/node_modules/.bin/componentize-js" && return
     need_cmd npm "install Node.js 18 or newer with npm"
     note "installing @bytecodealliance/componentize-js $COMPONENTIZE_JS_VERSION into $STORMDB_GUEST_TOOLS/js"
     mkdir -p "$STORMDB_GUEST_TOOLS/js"
     (cd "$STORMDB_GUEST_TOOLS/js" &&
         { [ -f package.json ] || echo '{"private": true}' >package.json; } &&
-        npm install --no-audit --no-fund --silent "@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION") ||
+        npm install --no-audit --no-fund --silent --save-exact \
+            "@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION") ||
         die "npm install @bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION failed"
 }
 
@@ -93,8 +139,9 @@ guest_c_adapter_version() {
 }
 
 # Build stormdb-guest-c now, so the first `make` in kv-c does not wait on it
-# silently; the Makefile runs it through `cargo run`, which then only checks
-# it is up to date.
+# silently, and export STORMDB_GUEST_C naming the binary: kv-c's Makefile and
+# a `stormdb plugin new --lang c` project then use it as it is (without it,
+# kv-c would go through `cargo run` and the project would build its own copy).
 build_guest_c() {
     if [ -n "$STORMDB_GUEST_C" ]; then
         command -v "$STORMDB_GUEST_C" >/dev/null 2>&1 || die "STORMDB_GUEST_C=$STORMDB_GUEST_C is not an executable"
@@ -110,8 +157,13 @@ build_guest_c() {
             "update wasi-preview1-component-adapter-provider in tools/guest-c/Cargo.toml"
     fi
     note "building stormdb-guest-c (tools/guest-c; about a minute the first time)"
-    cargo build --quiet --release --manifest-path "$STORMDB_REPO/Cargo.toml" -p stormdb-guest-c ||
+    cargo build --quiet --locked --release --manifest-path "$STORMDB_REPO/Cargo.toml" -p stormdb-guest-c ||
         die "cargo build -p stormdb-guest-c failed"
+    # Where that build put it: cargo takes a relative CARGO_TARGET_DIR from
+    # the working directory, as absolute_path does.
+    STORMDB_GUEST_C=$(absolute_path "${CARGO_TARGET_DIR:-$STORMDB_REPO/target}" dir)/release/stormdb-guest-c
+    [ -x "$STORMDB_GUEST_C" ] || die "cargo build -p stormdb-guest-c produced no $STORMDB_GUEST_C"
+    export STORMDB_GUEST_C
 }
 
 install_c_tools() {
@@ -125,4 +177,54 @@ install_rust_tools() {
         note "adding the wasm32-wasip2 target"
         rustup target add wasm32-wasip2 || die "rustup target add wasm32-wasip2 failed"
     fi
+}
+
+# The stormdb binary for run-all.sh, check-new.sh and measure.sh: the one
+# given (--stormdb or $STORMDB), else stormdb on PATH, else a build in
+# target/. Prints its absolute path.
+find_stormdb() { # [GIVEN]
+    local candidate
+    if [ -n "${1:-}" ]; then
+        candidate=$(absolute_path "$1")
+        command -v "$candidate" >/dev/null 2>&1 || die "stormdb binary $1 is not an executable"
+        command -v "$candidate"
+        return
+    fi
+    for candidate in "$(command -v stormdb || true)" "$STORMDB_REPO/target/release/stormdb" \
+        "$STORMDB_REPO/target/debug/stormdb"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return; fi
+    done
+    die "no stormdb binary: pass --stormdb PATH, set STORMDB, or build it (cargo build --release -p stormdb)"
+}
+
+# A throwaway PostgreSQL: `start_local_pg STORMDB WORKDIR` starts
+# `stormdb local-pg` and sets LOCAL_PG_CONNINFO; the caller's EXIT trap
+# calls stop_local_pg. local-pg keeps its server until its stdin closes, so
+# its stdin is a fifo this shell holds open on fd 9.
+LOCAL_PG_PID=""
+LOCAL_PG_CONNINFO=""
+start_local_pg() {
+    local stormdb=$1 work=$2
+    note "starting a throwaway PostgreSQL (stormdb local-pg)"
+    mkfifo "$work/local-pg.stdin"
+    "$stormdb" -q local-pg <"$work/local-pg.stdin" >"$work/local-pg.out" 2>"$work/local-pg.log" &
+    LOCAL_PG_PID=$!
+    exec 9>"$work/local-pg.stdin"
+    for _ in $(seq 1 120); do
+        [ -s "$work/local-pg.out" ] && break
+        kill -0 "$LOCAL_PG_PID" 2>/dev/null || { cat "$work/local-pg.log" >&2; die "stormdb local-pg exited"; }
+        sleep 0.5
+    done
+    [ -s "$work/local-pg.out" ] || { cat "$work/local-pg.log" >&2; die "stormdb local-pg printed no connection string within 60 s"; }
+    LOCAL_PG_CONNINFO=$(head -n1 "$work/local-pg.out")
+}
+
+stop_local_pg() {
+    [ -n "$LOCAL_PG_PID" ] || return 0
+    exec 9>&- || true
+    # It stops when its stdin closes; interrupt it if it has not within 10 s.
+    for _ in $(seq 1 50); do kill -0 "$LOCAL_PG_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -INT "$LOCAL_PG_PID" 2>/dev/null || true
+    wait "$LOCAL_PG_PID" 2>/dev/null || true
+    LOCAL_PG_PID=""
 }

@@ -172,7 +172,9 @@ fn rate_mode_charges_a_stall_to_every_step_scheduled_during_it() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let reached = started.elapsed();
     std::thread::sleep(Duration::from_millis(1500));
+    let lock_at = started.elapsed();
     query(
         "num_stall",
         "BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(1); COMMIT",
@@ -189,7 +191,8 @@ fn rate_mode_charges_a_stall_to_every_step_scheduled_during_it() {
     // from their scheduled starts they wait up to a second; a closed-loop
     // measurement would have seen only the two steps that were running.
     let seen = format!(
-        "latency {} rate {} summary {}",
+        "table reached {reached:?} and locked {lock_at:?} after the start, for 1 s; \
+         latency {} rate {} summary {}",
         report["latency_ms"], report["rate"], report["summary"]
     );
     let p90 = f64_at(&report, "/latency_ms/p90");

@@ -280,6 +280,94 @@ fn tenants_cannot_reach_each_other() {
     assert_eq!(superuser, "false");
 }
 
+/// Both tenants in one process: a mix (`workloads:` in the config) runs
+/// the victim's transactions beside two attackers on the same runtime,
+/// sandbox and host; the attackers are denied by PostgreSQL, the victim
+/// loses nothing and sees no errors.
+#[test]
+fn a_mix_keeps_tenants_apart_in_one_process() {
+    let db = fresh_db("sandbox_mix");
+    let probe = guest("test-probe");
+    let hostile = guest("hostile");
+    run_json(&[
+        "run",
+        "--plugin",
+        probe.to_str().unwrap(),
+        "--allow-unsigned",
+        "--tenant",
+        "victim",
+        "--mode",
+        "ping",
+        "--setup",
+        "-t",
+        "1",
+        "--db",
+        &db,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mix.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "duration: 3s\nworkloads:\n\
+             - plugin: {probe}\n  tenant: victim\n  mode: tx\n  workers: 2\n\
+             - plugin: {hostile}\n  mode: cross-read\n  params:\n    target: stormdb_t_victim.probe_load\n\
+             - plugin: {hostile}\n  mode: cross-write\n  params:\n    target: stormdb_t_victim.probe_load\n",
+            probe = probe.display(),
+            hostile = hostile.display()
+        ),
+    )
+    .unwrap();
+    let (_, mix) = run_json(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--allow-unsigned",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(mix["kind"], "mix", "{mix}");
+    let runs = mix["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    let victim = &runs[0];
+    assert_eq!(victim["status"], "completed", "{victim}");
+    assert!(u64_at(victim, "/summary/transactions") > 0, "{victim}");
+    assert_eq!(u64_at(victim, "/summary/errors"), 0, "{victim}");
+    for (attacker, mode) in runs[1..].iter().zip(["cross-read", "cross-write"]) {
+        let e = &attacker["errors"][0];
+        row(
+            &format!("mix {mode}"),
+            "database 42501 beside a working victim",
+            format!(
+                "{} {} x{}: victim {} tx, 0 errors",
+                e["kind"],
+                e["sqlstate"],
+                e["count"],
+                u64_at(victim, "/summary/transactions")
+            ),
+        );
+        assert_eq!(e["sqlstate"], "42501", "{attacker}");
+        assert_eq!(u64_at(attacker, "/summary/transactions"), 0, "{attacker}");
+    }
+    assert_eq!(
+        scalar(
+            "sandbox_mix",
+            "SELECT count(*) FROM stormdb_t_victim.probe_load"
+        ),
+        "1000"
+    );
+    // The single-report tools say what to do with a mix instead of
+    // misreading it.
+    let saved = dir.path().join("mix.json");
+    std::fs::write(&saved, mix.to_string()).unwrap();
+    let saved = saved.to_str().unwrap();
+    let err = run_fail(&["compare", saved, saved]);
+    assert!(err.contains("report of a mix"), "{err}");
+    let page = dir.path().join("mix.html");
+    let err = run_fail(&["html", saved, "-o", page.to_str().unwrap()]);
+    assert!(err.contains("report of a mix"), "{err}");
+}
+
 #[test]
 fn wasi_files_and_sockets_are_inert_or_refused() {
     let db = fresh_db("sandbox_wasi");

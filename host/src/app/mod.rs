@@ -2,9 +2,11 @@
 //! flows: config → plugin resolution and verification → sandbox → database
 //! → runner → report.
 
+mod assemble;
 mod metrics_http;
 mod misc;
 mod plugin_cmd;
+mod prepare;
 mod reports;
 mod run;
 mod sink;

@@ -50,6 +50,12 @@ pub fn html_report(args: &HtmlArgs) -> anyhow::Result<i32> {
             args.report.display()
         );
     }
+    if value.get("kind").and_then(|k| k.as_str()) == Some("mix") {
+        bail!(
+            "{} is the report of a mix; render one of its runs (e.g. `jq '.runs[0]'`)",
+            args.report.display()
+        );
+    }
     html::write(&args.out, &serde_json::to_string(&value)?)
         .with_context(|| format!("writing {}", args.out.display()))?;
     Ok(0)

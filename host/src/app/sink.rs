@@ -59,6 +59,27 @@ impl IntervalSink {
         })
     }
 
+    /// A sink that only keeps the rows (for one workload of a mix).
+    pub fn rows_only(cfg: &RunConfig) -> IntervalSink {
+        let rate_mode = matches!(cfg.pacing, Pacing::Open { .. });
+        IntervalSink {
+            width: cfg.interval,
+            rate_mode,
+            fields: AggregateFields {
+                lag: false,
+                skipped: false,
+                retries: false,
+            },
+            rows: Vec::new(),
+            aggregate: None,
+            hdr_path: None,
+            hdr: None,
+            csv: None,
+            error: None,
+            prometheus: None,
+        }
+    }
+
     /// Also feed the Prometheus endpoint's state.
     pub fn feed_prometheus(
         &mut self,

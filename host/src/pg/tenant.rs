@@ -283,6 +283,30 @@ pub async fn provision(
     })
 }
 
+/// Sets how many connections `tenant` may open: a run whose workloads share
+/// a tenant raises it to cover them all without rotating the password the
+/// earlier ones were given.
+pub async fn set_connection_limit(
+    admin: &tokio_postgres::Config,
+    tenant: &Tenant,
+    connection_limit: u32,
+) -> Result<(), TenantError> {
+    let db_err = |e: tokio_postgres::Error| TenantError::Database {
+        tenant: tenant.name.clone(),
+        message: crate::pg::sql_error_text(&crate::pg::connect_error(&e)),
+    };
+    let client = connect(admin).await.map_err(db_err)?;
+    catalog_update(
+        &client,
+        &format!(
+            "ALTER ROLE {} CONNECTION LIMIT {connection_limit}",
+            quote(&tenant.role)
+        ),
+    )
+    .await
+    .map_err(db_err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,12 @@
 pub mod compare;
 mod console;
 pub mod html;
+mod mix;
 pub mod prometheus;
 pub mod series;
 
 pub use console::render as render_console;
+pub use mix::MixReport;
 
 use crate::metrics::{LatencySummary, Recorder};
 use serde::Serialize;

@@ -6,6 +6,7 @@
 //! recorder when it finishes.
 
 mod guard;
+mod measured;
 pub mod pacing;
 pub mod seed;
 mod setup;
@@ -20,20 +21,13 @@ use crate::bindings::{Context, Info};
 use crate::capability::sql::{SqlLimits, SqlSession};
 use crate::config::{SetupMode, StopAfter};
 use crate::metrics::Recorder;
-use crate::metrics::intervals::{Collector, IntervalStats, Intervals, ShardMsg};
+use crate::metrics::intervals::IntervalStats;
 use crate::pg::pool::PgPool;
 use crate::sandbox::{CallLimits, PluginRuntime};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use pacing::Pacing;
 use seed::SeedPhase;
-use shards::{POOL_WAIT_TIMEOUT, ids_for, share};
-use std::cell::RefCell;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::watch;
-use worker::{ShardCounters, Window, WorkerEnv};
+use shards::POOL_WAIT_TIMEOUT;
+use std::time::{Duration, SystemTime};
 
 /// Everything the runner needs, validated.
 #[derive(Clone)]
@@ -149,6 +143,28 @@ pub struct RunResult {
     pub summarize_error: Option<String>,
 }
 
+impl RunResult {
+    /// A result with nothing measured yet.
+    fn empty(status: RunStatus, shards: u32) -> RunResult {
+        RunResult {
+            status,
+            recorder: Recorder::new(),
+            elapsed: Duration::ZERO,
+            setup: None,
+            cleaned_up: false,
+            shards,
+            dropped_log_lines: 0,
+            figures: Vec::new(),
+            summarize_error: None,
+        }
+    }
+
+    /// A run that failed before measuring anything.
+    pub fn failed(why: String) -> RunResult {
+        RunResult::empty(RunStatus::Failed(why), 0)
+    }
+}
+
 /// Asks a fresh instance what the plugin is.
 pub fn describe(
     runtime: &PluginRuntime,
@@ -181,17 +197,7 @@ pub fn execute(
     before_workers: &mut dyn FnMut(),
     on_interval: &mut dyn FnMut(u64, SystemTime, &IntervalStats),
 ) -> RunResult {
-    let mut result = RunResult {
-        status: RunStatus::Completed,
-        recorder: Recorder::new(),
-        elapsed: Duration::ZERO,
-        setup: None,
-        cleaned_up: false,
-        shards: spec.shards(),
-        dropped_log_lines: 0,
-        figures: Vec::new(),
-        summarize_error: None,
-    };
+    let mut result = RunResult::empty(RunStatus::Completed, spec.shards());
     if spec.setup != SetupMode::None {
         match setup::run(spec, stop) {
             Ok(report) => result.setup = Some(report),
@@ -210,7 +216,7 @@ pub fn execute(
         return result;
     }
     before_workers();
-    match run_workers(spec, stop, on_interval) {
+    match measured::run_workers(spec, stop, on_interval) {
         Ok(out) => {
             result.recorder = out.recorder;
             result.elapsed = out.elapsed;
@@ -237,408 +243,4 @@ pub fn execute(
         }
     }
     result
-}
-
-struct PhaseOutput {
-    recorder: Recorder,
-    elapsed: Duration,
-    dropped_log_lines: u64,
-}
-
-struct ShardOutput {
-    recorder: Recorder,
-    last_done: Option<Instant>,
-    dropped_log_lines: u64,
-}
-
-/// The start signal the main thread gives the shards.
-#[derive(Debug, Clone, Copy)]
-enum Go {
-    Wait,
-    Start(Window),
-    Cancel,
-}
-
-fn run_workers(
-    spec: &RunSpec,
-    stop: &StopSignal,
-    on_interval: &mut dyn FnMut(u64, SystemTime, &IntervalStats),
-) -> Result<PhaseOutput, String> {
-    let shards = spec.shards();
-    let counters: Vec<ShardCounters> = (0..shards).map(|_| ShardCounters::default()).collect();
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-    let (iv_tx, iv_rx) = mpsc::channel::<ShardMsg>();
-    let (go_tx, go_rx) = watch::channel(Go::Wait);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..shards)
-            .map(|shard| {
-                let ready_tx = ready_tx.clone();
-                let go_rx = go_rx.clone();
-                let iv_tx = iv_tx.clone();
-                let counters = &counters[shard as usize];
-                std::thread::Builder::new()
-                    .name(format!("stormdb-shard-{shard}"))
-                    .spawn_scoped(scope, move || {
-                        let links = ShardLinks {
-                            ready: ready_tx,
-                            go: go_rx,
-                            intervals: iv_tx,
-                        };
-                        run_shard(spec, stop, shard, shards, counters, links)
-                    })
-                    .map_err(|e| format!("starting a runtime thread: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
-        drop(ready_tx);
-        drop(iv_tx);
-
-        // Every shard initialises its instances first, so the window opens
-        // for all workers at once and no instance start-up is measured.
-        let mut ready = 0;
-        let mut failure = None;
-        while ready < shards {
-            match ready_rx.recv() {
-                Ok(Ok(())) => ready += 1,
-                Ok(Err(e)) => {
-                    failure = Some(e);
-                    break;
-                }
-                Err(_) => {
-                    failure = Some("a runtime thread ended during start-up".into());
-                    break;
-                }
-            }
-        }
-        let window = if failure.is_none() && !stop.stop_requested() {
-            let start = Instant::now();
-            let measure_from = start + spec.warmup;
-            let deadline = match spec.stop_after {
-                StopAfter::Duration(d) => Some(measure_from + d),
-                StopAfter::Transactions(_) => None,
-            };
-            let w = Window {
-                start,
-                measure_from,
-                deadline,
-            };
-            let _ = go_tx.send(Go::Start(w));
-            Some(w)
-        } else {
-            let _ = go_tx.send(Go::Cancel);
-            None
-        };
-
-        let mut collector = Collector::new(shards as usize);
-        // Wall-clock start of the measured window, for logs that name
-        // intervals by their Unix time.
-        let wall_origin = window.map(|w| {
-            let now = Instant::now();
-            let sys = SystemTime::now();
-            if w.measure_from >= now {
-                sys + (w.measure_from - now)
-            } else {
-                sys - (now - w.measure_from)
-            }
-        });
-        let width = spec.interval;
-        // Intervals in which nothing completed (a stall, a held lock) are
-        // still rows: a time series with holes would hide exactly the
-        // moments a reader is looking for.
-        let mut next_index = 0u64;
-        let empty = IntervalStats::default();
-        let mut emit = |i: u64, st: &IntervalStats| {
-            if let Some(origin) = wall_origin {
-                let at_index = |k: u64| origin + width * u32::try_from(k).unwrap_or(u32::MAX);
-                while next_index < i {
-                    on_interval(next_index, at_index(next_index), &empty);
-                    next_index += 1;
-                }
-                on_interval(i, at_index(i), st);
-                next_index = next_index.max(i + 1);
-            }
-        };
-        if let Some(w) = window {
-            progress_loop(
-                spec,
-                &handles,
-                &counters,
-                w,
-                &iv_rx,
-                &mut collector,
-                &mut emit,
-            );
-        }
-
-        let mut merged = Recorder::new();
-        let mut last: Option<Instant> = None;
-        let mut dropped = 0;
-        for h in handles {
-            match h.join() {
-                Ok(Ok(out)) => {
-                    merged.merge(&out.recorder);
-                    last = last.max(out.last_done);
-                    dropped += out.dropped_log_lines;
-                }
-                Ok(Err(e)) => {
-                    failure.get_or_insert(e);
-                }
-                Err(_) => {
-                    failure.get_or_insert("a runtime thread panicked".into());
-                }
-            }
-        }
-        // The shards are done: their last intervals are all in the channel.
-        while let Ok(msg) = iv_rx.try_recv() {
-            for (i, st) in collector.add(msg) {
-                emit(i, &st);
-            }
-        }
-        for (i, st) in collector.finish() {
-            emit(i, &st);
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let elapsed = match (window, last) {
-            (Some(w), Some(l)) => l.saturating_duration_since(w.measure_from),
-            _ => Duration::ZERO,
-        };
-        Ok(PhaseOutput {
-            recorder: merged,
-            elapsed,
-            dropped_log_lines: dropped,
-        })
-    })
-}
-
-/// Prints `progress: ...` lines, pgbench-style, until every shard is done.
-fn progress_loop<T>(
-    spec: &RunSpec,
-    handles: &[std::thread::ScopedJoinHandle<'_, T>],
-    counters: &[ShardCounters],
-    window: Window,
-    intervals: &mpsc::Receiver<ShardMsg>,
-    collector: &mut Collector,
-    emit: &mut dyn FnMut(u64, &IntervalStats),
-) {
-    let mut next = spec.progress.map(|p| window.measure_from + p);
-    let (mut prev_done, mut prev_lat) = (0u64, 0u64);
-    let mut prev_at = window.measure_from;
-    while !handles.iter().all(|h| h.is_finished()) {
-        // Completed intervals leave the shards as they close, so they are
-        // merged and written out while the run goes on.
-        if let Ok(msg) = intervals.recv_timeout(Duration::from_millis(20)) {
-            for (i, st) in collector.add(msg) {
-                emit(i, &st);
-            }
-        }
-        let Some(due) = next else { continue };
-        let now = Instant::now();
-        if now < due {
-            continue;
-        }
-        let done: u64 = counters
-            .iter()
-            .map(|c| c.done.load(Ordering::Relaxed))
-            .sum();
-        let failed: u64 = counters
-            .iter()
-            .map(|c| c.failed.load(Ordering::Relaxed))
-            .sum();
-        let lat: u64 = counters
-            .iter()
-            .map(|c| c.latency_us.load(Ordering::Relaxed))
-            .sum();
-        let secs = now.duration_since(prev_at).as_secs_f64();
-        let n = done - prev_done;
-        let mean_ms = if n > 0 {
-            (lat - prev_lat) as f64 / n as f64 / 1000.0
-        } else {
-            0.0
-        };
-        eprintln!(
-            "progress: {:.1} s, {:.1} tps, lat {mean_ms:.3} ms, {failed} failed",
-            now.saturating_duration_since(window.measure_from)
-                .as_secs_f64(),
-            if secs > 0.0 { n as f64 / secs } else { 0.0 },
-        );
-        (prev_done, prev_lat, prev_at) = (done, lat, now);
-        next = spec.progress.map(|p| due + p);
-    }
-}
-
-/// A shard's channels to the main thread.
-struct ShardLinks {
-    /// Its instances are up (or could not start).
-    ready: mpsc::Sender<Result<(), String>>,
-    /// When to start measuring, or to give up.
-    go: watch::Receiver<Go>,
-    /// Completed intervals.
-    intervals: mpsc::Sender<ShardMsg>,
-}
-
-fn run_shard(
-    spec: &RunSpec,
-    stop: &StopSignal,
-    shard: u32,
-    shards: u32,
-    counters: &ShardCounters,
-    links: ShardLinks,
-) -> Result<ShardOutput, String> {
-    let ShardLinks {
-        ready,
-        mut go,
-        intervals: intervals_out,
-    } = links;
-    let fail = |e: String| {
-        let _ = ready.send(Err(e.clone()));
-        e
-    };
-    let rt = shards::runtime().map_err(|e| fail(format!("starting a runtime: {e}")))?;
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async {
-        if shard == 0 {
-            tokio::task::spawn_local(spec.runtime.clock().clone().run_ticker());
-        }
-        let pool = PgPool::new(
-            spec.db.clone(),
-            share(spec.connections, shards, shard) as usize,
-            POOL_WAIT_TIMEOUT,
-        )
-        .map_err(fail)?;
-        // Connect now so connecting is not measured, unless every worker
-        // here connects per step on purpose (transient mode).
-        let any_pooled = ids_for(spec.workers, shards, shard)
-            .iter()
-            .any(|w| !spec.connection_mode.transient(*w));
-        if any_pooled {
-            pool.warm_up().await.map_err(|e| {
-                fail(format!(
-                    "connecting to the database: {}",
-                    crate::pg::sql_error_text(&e)
-                ))
-            })?;
-        }
-        let recorder = RefCell::new(Recorder::new());
-        let intervals =
-            std::rc::Rc::new(RefCell::new(Intervals::new(Instant::now(), spec.interval)));
-        // With a connection per worker, each keeps its own and skips the pool.
-        let my_workers = share(spec.workers, shards, shard);
-        let sticky = my_workers <= share(spec.connections, shards, shard);
-        let env = WorkerEnv {
-            runtime: &spec.runtime,
-            pool: &pool,
-            sql_limits: &spec.sql_limits,
-            limits: spec.step_limits,
-            init_limits: spec.setup_limits,
-            stop,
-            recorder: &recorder,
-            counters,
-            sticky,
-            caps: &spec.caps,
-            mode: spec.connection_mode,
-            pacing: spec.pacing,
-            workers: spec.workers,
-            max_tries: spec.max_tries.max(1),
-            intervals: &intervals,
-        };
-        let mut workers = Vec::new();
-        for id in ids_for(spec.workers, shards, shard) {
-            let ctx = spec.context(id, spec.workers, SeedPhase::Run);
-            recorder
-                .borrow_mut()
-                .register_worker(id, spec.connection_mode.transient(id));
-            let inst = worker::start_instance(&env, &ctx).await.map_err(fail)?;
-            workers.push((ctx, inst));
-        }
-        let _ = ready.send(Ok(()));
-        let window = match *go
-            .wait_for(|g| !matches!(g, Go::Wait))
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            Go::Start(w) => w,
-            _ => {
-                return Ok(ShardOutput {
-                    recorder: Recorder::new(),
-                    last_done: None,
-                    dropped_log_lines: 0,
-                });
-            }
-        };
-        intervals.borrow_mut().reset(window.measure_from);
-        let guards = guard::Guards::default();
-        let finished = std::rc::Rc::new(std::cell::Cell::new(false));
-        {
-            let finished = finished.clone();
-            let stop = stop.clone();
-            tokio::task::spawn_local(guards.clone().sentinel(
-                spec.step_limits.wall,
-                move || stop.abort_requested(),
-                move || finished.get(),
-            ));
-        }
-        {
-            // Hands completed intervals to the main thread as they close.
-            let finished = finished.clone();
-            let intervals = intervals.clone();
-            let out = intervals_out.clone();
-            let width = spec.interval;
-            tokio::task::spawn_local(async move {
-                let mut tick =
-                    tokio::time::interval_at((window.measure_from + width).into(), width);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                while !finished.get() {
-                    tick.tick().await;
-                    let (done, watermark) = intervals.borrow_mut().take_complete(Instant::now());
-                    let _ = out.send(ShardMsg::Intervals {
-                        shard: shard as usize,
-                        done,
-                        watermark,
-                    });
-                }
-            });
-        }
-        let runs = workers.into_iter().map(|(ctx, inst)| {
-            let env = &env;
-            let slot = guards.slot();
-            async move {
-                let quota = spec.quota(ctx.worker_id);
-                worker::run(env, &ctx, inst, &slot, window, quota).await
-            }
-        });
-        // FuturesUnordered polls only the workers that were woken; join_all
-        // polls all of them on every wake below 30 futures, and each poll
-        // of a waiting step resumes its wasm fiber.
-        let mut running: FuturesUnordered<_> = runs.collect();
-        let mut last_done = None;
-        let mut dropped = 0;
-        let mut first_error = None;
-        while let Some(end) = running.next().await {
-            match end {
-                Ok(end) => {
-                    last_done = last_done.max(end.last_done);
-                    dropped += end.dropped_log_lines;
-                }
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        finished.set(true);
-        drop(running);
-        let rest = intervals.borrow_mut().take_all();
-        let _ = intervals_out.send(ShardMsg::Finished {
-            shard: shard as usize,
-            rest,
-        });
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        Ok(ShardOutput {
-            recorder: recorder.take(),
-            last_done,
-            dropped_log_lines: dropped,
-        })
-    })
 }

@@ -137,14 +137,21 @@ pub fn read(path: &Path) -> Result<RunInput, ReadError> {
     file.take(MAX_REPORT_BYTES)
         .read_to_string(&mut text)
         .map_err(io)?;
-    let input: RunInput = serde_json::from_str(&text).map_err(|source| ReadError::Parse {
+    let parse = |source| ReadError::Parse {
         path: name.clone(),
         cause: source,
-    })?;
+    };
     let invalid = |what: String| ReadError::Invalid {
         path: name.clone(),
         what,
     };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(parse)?;
+    if value.get("kind").and_then(|k| k.as_str()) == Some("mix") {
+        return Err(invalid(
+            "is the report of a mix; compare one of its runs (e.g. `jq '.runs[0]'`)".into(),
+        ));
+    }
+    let input: RunInput = serde_json::from_value(value).map_err(parse)?;
     if !(input.time_series.interval_s.is_finite() && input.time_series.interval_s > 0.0) {
         return Err(invalid(format!(
             "time_series.interval_s is {}, not a positive number of seconds",

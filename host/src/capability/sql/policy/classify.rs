@@ -1,152 +1,13 @@
-//! The statement policy: a real PostgreSQL parse of every statement a
-//! plugin sends, and an early, clear `denied` for what it may not do. The
-//! database role the plugin logs in as is the wall; this is the sign in
-//! front of it, so a plugin learns *why* instead of hitting a permission
-//! error (or, on the operator's own connection, succeeding).
-//!
-//! Classification depends only on the SQL text, so it is computed once per
-//! distinct statement and cached; the phase and capability check is a few
-//! comparisons per call.
+//! What a statement does, from a real PostgreSQL parse of its text:
+//! read, write, DDL, transaction control, or forbidden with the reason.
+//! Anything the parser cannot read is forbidden (fail closed).
 
 use sqlparser::ast::{
     Expr, ObjectName, Set, Statement, visit_expressions, visit_relations, visit_statements,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use std::collections::BTreeSet;
 use std::ops::ControlFlow;
-
-/// What a plugin may do, as granted: the manifest's requests intersected
-/// with the operator's grants.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    /// SELECT and other reads.
-    pub read: bool,
-    /// INSERT, UPDATE, DELETE, MERGE, CALL.
-    pub write: bool,
-    /// CREATE/ALTER/DROP/TRUNCATE and maintenance (VACUUM, ANALYZE).
-    pub ddl: bool,
-    /// Bulk loading through `copy-in`.
-    pub copy: bool,
-    /// CREATE TEMP TABLE.
-    pub temp_tables: bool,
-    /// Extensions it may CREATE.
-    pub extensions: BTreeSet<String>,
-}
-
-impl Capabilities {
-    /// Everything (the operator's own built-in workloads by default).
-    pub fn all() -> Self {
-        Capabilities {
-            read: true,
-            write: true,
-            ddl: true,
-            copy: true,
-            temp_tables: true,
-            extensions: BTreeSet::new(),
-        }
-    }
-
-    /// From capability names (`read`, `write`, `ddl`, `copy`,
-    /// `temp-tables`, `extension:NAME`); unknown names are an error.
-    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, String> {
-        let mut c = Capabilities::default();
-        for n in names {
-            match n.as_ref() {
-                "read" => c.read = true,
-                "write" => c.write = true,
-                "ddl" => c.ddl = true,
-                "copy" => c.copy = true,
-                "temp-tables" => c.temp_tables = true,
-                other => match other.strip_prefix("extension:") {
-                    Some(ext) if !ext.is_empty() => {
-                        c.extensions.insert(ext.to_string());
-                    }
-                    _ => return Err(format!("unknown capability '{other}'")),
-                },
-            }
-        }
-        Ok(c)
-    }
-
-    /// The names of these capabilities.
-    pub fn names(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        for (on, name) in [
-            (self.read, "read"),
-            (self.write, "write"),
-            (self.ddl, "ddl"),
-            (self.copy, "copy"),
-            (self.temp_tables, "temp-tables"),
-        ] {
-            if on {
-                v.push(name.to_string());
-            }
-        }
-        v.extend(self.extensions.iter().map(|e| format!("extension:{e}")));
-        v
-    }
-
-    /// Requested capabilities missing from `self` (the grant).
-    pub fn missing(&self, requested: &Capabilities) -> Vec<String> {
-        let mut granted: BTreeSet<String> = self.names().into_iter().collect();
-        // `write` implies nothing else, but `ddl` covers temporary tables.
-        if self.ddl {
-            granted.insert("temp-tables".into());
-        }
-        requested
-            .names()
-            .into_iter()
-            .filter(|n| !granted.contains(n))
-            .collect()
-    }
-
-    /// Requested ∩ granted.
-    pub fn intersect(&self, other: &Capabilities) -> Capabilities {
-        Capabilities {
-            read: self.read && other.read,
-            write: self.write && other.write,
-            ddl: self.ddl && other.ddl,
-            copy: self.copy && other.copy,
-            temp_tables: self.temp_tables && other.temp_tables,
-            extensions: self
-                .extensions
-                .intersection(&other.extensions)
-                .cloned()
-                .collect(),
-        }
-    }
-}
-
-/// Which exported call a statement comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// `describe`: no SQL.
-    Describe,
-    /// `is-loaded` and `summarize`: reads.
-    Inspect,
-    /// `setup-schema`, `finish-setup`, `cleanup`: DDL allowed.
-    Schema,
-    /// `load`: writes and COPY.
-    Load,
-    /// `init`: reads, writes and prepare.
-    Init,
-    /// `step`: reads and writes, no DDL.
-    Step,
-}
-
-impl Phase {
-    fn name(self) -> &'static str {
-        match self {
-            Phase::Describe => "describe",
-            Phase::Inspect => "is-loaded/summarize",
-            Phase::Schema => "setup-schema/finish-setup/cleanup",
-            Phase::Load => "load",
-            Phase::Init => "init",
-            Phase::Step => "step",
-        }
-    }
-}
 
 /// Transaction control sent as SQL text, which the session must track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,54 +321,10 @@ pub fn classify(sql: &str) -> Class {
     }
 }
 
-/// Whether `class` may run in `phase` with `caps`; the denial names the
-/// reason.
-pub fn check(class: &Class, phase: Phase, caps: &Capabilities) -> Result<(), String> {
-    let need = |ok: bool, cap: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("the plugin was not granted the '{cap}' capability"))
-        }
-    };
-    if phase == Phase::Describe {
-        return Err("SQL is not available in describe".into());
-    }
-    match class {
-        Class::Forbidden(reason) => Err(reason.clone()),
-        Class::Read | Class::Session | Class::Tx(_) => need(caps.read || caps.write, "read"),
-        Class::Write => match phase {
-            Phase::Inspect => Err(format!("writes are not allowed in {}", phase.name())),
-            _ => need(caps.write, "write"),
-        },
-        Class::TempTable => need(caps.temp_tables || caps.ddl, "temp-tables"),
-        Class::Ddl => match phase {
-            Phase::Schema => need(caps.ddl, "ddl"),
-            _ => Err(format!(
-                "DDL is only allowed in setup-schema, finish-setup and cleanup, not in {}",
-                phase.name()
-            )),
-        },
-        Class::Extension(name) => match phase {
-            Phase::Schema if caps.extensions.contains(name) => Ok(()),
-            Phase::Schema => Err(format!(
-                "CREATE EXTENSION {name} needs the 'extension:{name}' capability"
-            )),
-            _ => Err(format!(
-                "CREATE EXTENSION is only allowed in setup-schema, not in {}",
-                phase.name()
-            )),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn verdict(sql: &str, phase: Phase) -> Result<(), String> {
-        check(&classify(sql), phase, &Capabilities::all())
-    }
+    use crate::capability::sql::policy::{Phase, verdict};
 
     #[test]
     fn ordinary_workload_sql_passes() {
@@ -534,26 +351,6 @@ mod tests {
             classify("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d"),
             Class::Write
         );
-    }
-
-    #[test]
-    fn ddl_is_confined_to_schema_phases() {
-        for sql in [
-            "CREATE TABLE t (a int)",
-            "DROP TABLE IF EXISTS a, b",
-            "ALTER TABLE t ADD PRIMARY KEY (a)",
-            "CREATE INDEX ON t (a)",
-            "TRUNCATE t",
-            "VACUUM ANALYZE t",
-            "VACUUM ANALYZE pgbench_branches, pgbench_tellers",
-            "VACUUM (ANALYZE, VERBOSE) t",
-            "ANALYZE stormdb_simple",
-        ] {
-            assert_eq!(verdict(sql, Phase::Schema), Ok(()), "{sql}");
-            let err = verdict(sql, Phase::Step).unwrap_err();
-            assert!(err.contains("DDL is only allowed"), "{sql}: {err}");
-        }
-        assert_eq!(classify("CREATE TEMP TABLE x (a int)"), Class::TempTable);
     }
 
     #[test]
@@ -587,42 +384,5 @@ mod tests {
             let err = verdict(sql, Phase::Schema).unwrap_err();
             assert!(err.contains(want), "{sql}: {err}");
         }
-    }
-
-    #[test]
-    fn capabilities_gate_what_is_allowed() {
-        let read_only = Capabilities::from_names(&["read"]).unwrap();
-        assert!(check(&classify("SELECT 1"), Phase::Step, &read_only).is_ok());
-        let err = check(&classify("UPDATE t SET a = 1"), Phase::Step, &read_only).unwrap_err();
-        assert!(err.contains("'write'"), "{err}");
-        let err = check(
-            &classify("CREATE EXTENSION vector"),
-            Phase::Schema,
-            &Capabilities::all(),
-        )
-        .unwrap_err();
-        assert!(err.contains("extension:vector"), "{err}");
-        let vec = Capabilities::from_names(&["extension:vector"]).unwrap();
-        assert!(check(&classify("CREATE EXTENSION vector"), Phase::Schema, &vec).is_ok());
-        assert!(check(&classify("SELECT 1"), Phase::Describe, &Capabilities::all()).is_err());
-        assert!(
-            check(
-                &classify("INSERT INTO t VALUES (1)"),
-                Phase::Inspect,
-                &Capabilities::all()
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn grants_name_what_is_missing() {
-        let requested = Capabilities::from_names(&["read", "write", "extension:vector"]).unwrap();
-        let granted = Capabilities::from_names(&["read", "write", "ddl"]).unwrap();
-        assert_eq!(
-            granted.missing(&requested),
-            vec!["extension:vector".to_string()]
-        );
-        assert!(Capabilities::from_names(&["root"]).is_err());
     }
 }
