@@ -69,7 +69,7 @@ fn pgbench_modes_run_on_pgbench_tables() {
 #[test]
 fn simple_modes_run_with_ids_scaled() {
     let db = fresh_db("wl_simple");
-    let (_, report) = run_json(&[
+    let (out, report) = run_json(&[
         "run",
         "-w",
         "simple",
@@ -87,6 +87,10 @@ fn simple_modes_run_with_ids_scaled() {
     ]);
     assert_clean_run(&report, &["read"]);
     assert_eq!(report["setup"]["performed"], true);
+    // The loaders' rows are counted as they are written.
+    assert_eq!(report["setup"]["rows"], 20000, "{}", report["setup"]);
+    let console = String::from_utf8_lossy(&out.stdout);
+    assert!(console.contains("setup: 20000 rows loaded"), "{console}");
     assert_eq!(
         scalar("wl_simple", "SELECT count(*) FROM stormdb_simple"),
         "20000"
@@ -113,6 +117,7 @@ fn simple_modes_run_with_ids_scaled() {
         assert_clean_run(&report, ops);
         // Already loaded at this scale: setup is skipped.
         assert_eq!(report["setup"]["performed"], false);
+        assert_eq!(report["setup"]["rows"], 0);
         assert_eq!(report["workload"]["params"]["read_pct"], "50");
     }
     let updated: u64 = scalar("wl_simple", "SELECT sum(counter) FROM stormdb_simple")

@@ -316,7 +316,8 @@ pub struct RunArgs {
     /// Runtime threads (default: CPU cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
-    /// Print a progress line this often, e.g. 5s (default: off).
+    /// Print a progress line this often, e.g. 5s (default: off; setup's
+    /// loading progress is shown every 5s regardless).
     #[arg(long, value_name = "DURATION")]
     pub progress: Option<String>,
     /// Wall-clock limit for one step, host calls included (default 60s).

@@ -140,6 +140,7 @@ pub(super) fn report(
             performed: s.performed,
             elapsed_s: s.elapsed.as_secs_f64(),
             loaders: s.loaders,
+            rows: s.rows,
         }),
         summary: m.summary,
         latency_ms: m.latency_ms,

@@ -44,8 +44,8 @@ pub fn render(r: &Report) -> String {
         if s.performed {
             let _ = writeln!(
                 w,
-                "setup: loaded with {} loader(s) in {:.1} s",
-                s.loaders, s.elapsed_s
+                "setup: {} rows loaded with {} loader(s) in {:.1} s",
+                s.rows, s.loaders, s.elapsed_s
             );
         } else {
             let _ = writeln!(w, "setup: already loaded, skipped");

@@ -288,6 +288,9 @@ pub struct SetupSection {
     pub elapsed_s: f64,
     /// Loader instances.
     pub loaders: u32,
+    /// Rows the loaders wrote: `copy-in` rows plus the row counts of their
+    /// `execute` calls.
+    pub rows: u64,
 }
 
 /// Totals of the measured window.

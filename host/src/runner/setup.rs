@@ -11,6 +11,8 @@ use crate::capability::sql::SqlSession;
 use crate::config::SetupMode;
 use crate::pg::pool::PgPool;
 use crate::sandbox::{CallError, Lifecycle, PluginInstance};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What setup did.
@@ -23,6 +25,8 @@ pub struct SetupReport {
     pub elapsed: Duration,
     /// Loader instances used.
     pub loaders: u32,
+    /// Rows the loaders wrote (`copy-in` rows and `execute` row counts).
+    pub rows: u64,
 }
 
 fn call_failed(
@@ -93,9 +97,10 @@ pub fn run(spec: &RunSpec, stop: &StopSignal) -> Result<SetupReport, String> {
             performed: false,
             elapsed: started.elapsed(),
             loaders: 0,
+            rows: 0,
         });
     }
-    load_in_parallel(spec, stop)?;
+    let rows = load_in_parallel(spec, stop)?;
     rt.block_on(async {
         let mut inst = single_instance(spec).await?;
         let r = inst
@@ -104,19 +109,61 @@ pub fn run(spec: &RunSpec, stop: &StopSignal) -> Result<SetupReport, String> {
         call_failed(name, "finish-setup", r)
     })?;
     let elapsed = started.elapsed();
-    tracing::info!("setup of {name} took {:.1} s", elapsed.as_secs_f64());
+    tracing::info!(
+        "setup of {name} took {:.1} s ({rows} rows loaded)",
+        elapsed.as_secs_f64()
+    );
     Ok(SetupReport {
         performed: true,
         elapsed,
         loaders: spec.loaders,
+        rows,
     })
 }
 
-fn load_in_parallel(spec: &RunSpec, stop: &StopSignal) -> Result<(), String> {
+/// How often loading progress is logged unless `--progress` says
+/// otherwise: a load of a few seconds prints nothing.
+const LOAD_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Logs how far loading has got every `every` until `done` is dropped.
+fn watch_loading(
+    name: &str,
+    loaders: u32,
+    rows: &AtomicU64,
+    finished: &AtomicU32,
+    every: Duration,
+    done: &std::sync::mpsc::Receiver<()>,
+) {
+    let started = Instant::now();
+    let (mut last_rows, mut last_at) = (0u64, started);
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done.recv_timeout(every) {
+        let (now, n) = (Instant::now(), rows.load(Ordering::Relaxed));
+        let rate = (n - last_rows.min(n)) as f64 / (now - last_at).as_secs_f64().max(1e-3);
+        tracing::info!(
+            "loading {name}: {n} rows in {:.0} s ({rate:.0} rows/s), {}/{loaders} loaders done",
+            (now - started).as_secs_f64(),
+            finished.load(Ordering::Relaxed)
+        );
+        (last_rows, last_at) = (n, now);
+    }
+}
+
+/// Runs `load` on every loader instance; the rows they wrote.
+fn load_in_parallel(spec: &RunSpec, stop: &StopSignal) -> Result<u64, String> {
     let loaders = spec.loaders;
     let shards = spec.threads.min(loaders).max(1);
     let name = spec.runtime.name();
-    std::thread::scope(|scope| {
+    let rows = Arc::new(AtomicU64::new(0));
+    let finished = AtomicU32::new(0);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let result = std::thread::scope(|scope| {
+        let (rows_seen, finished) = (&*rows, &finished);
+        scope.spawn(move || {
+            let every = spec.progress.unwrap_or(LOAD_PROGRESS_EVERY);
+            watch_loading(name, loaders, rows_seen, finished, every, &done_rx);
+        });
+        let done_tx = done_tx;
+        let rows = &rows;
         let handles: Vec<_> = (0..shards)
             .map(|shard| {
                 std::thread::Builder::new()
@@ -132,16 +179,19 @@ fn load_in_parallel(spec: &RunSpec, stop: &StopSignal) -> Result<(), String> {
                             let pool = PgPool::new(spec.setup_db.clone(), size, POOL_WAIT_TIMEOUT)?;
                             let loads = ids_for(loaders, shards, shard).into_iter().map(|id| {
                                 let pool = pool.clone();
+                                let rows = rows.clone();
                                 async move {
                                     let ctx = spec.context(id, loaders, SeedPhase::Load);
                                     let mut session = SqlSession::new(pool, spec.sql_limits.clone());
                                     session.set_capabilities(spec.caps.clone());
+                                    session.count_rows_into(rows);
                                     let mut inst = spec
                                         .runtime
                                         .instantiate(session, None)
                                         .await
                                         .map_err(|e| format!("plugin '{name}': loader {id}: {e}"))?;
                                     let r = inst.lifecycle(Lifecycle::Load, &ctx, spec.setup_limits).await;
+                                    finished.fetch_add(1, Ordering::Relaxed);
                                     call_failed(name, &format!("load (loader {id})"), r)
                                 }
                             });
@@ -167,8 +217,10 @@ fn load_in_parallel(spec: &RunSpec, stop: &StopSignal) -> Result<(), String> {
                 }
             }
         }
+        drop(done_tx);
         first_error.map_or(Ok(()), Err)
-    })
+    });
+    result.map(|()| rows.load(Ordering::Relaxed))
 }
 
 /// Calls `summarize` on a fresh instance with what the run measured.

@@ -251,6 +251,7 @@ impl SqlSession {
         params: &[Value],
     ) -> Result<u64, SqlError> {
         let r = self.execute_inner(target, params).await;
+        self.add_rows_written(&r);
         self.note(r)
     }
 
@@ -327,6 +328,7 @@ impl SqlSession {
             Ok(conn) => copy::copy_in(conn, cap, table, columns, rows).await,
             Err(e) => Err(e),
         };
+        self.add_rows_written(&r);
         self.note(r)
     }
 }

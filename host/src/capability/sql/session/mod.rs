@@ -62,6 +62,9 @@ pub struct SqlSession {
     transient: bool,
     /// Time spent connecting in the current call (transient mode).
     connect_time: Option<Duration>,
+    /// Where rows written by `execute` and `copy-in` are added up, when
+    /// someone watches (setup's loading progress).
+    rows_written: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl SqlSession {
@@ -89,6 +92,7 @@ impl SqlSession {
             last_return: None,
             transient: false,
             connect_time: None,
+            rows_written: None,
         }
     }
 
@@ -101,6 +105,18 @@ impl SqlSession {
     /// Time the current call spent opening its connection (transient mode).
     pub fn take_connect_time(&mut self) -> Option<Duration> {
         self.connect_time.take()
+    }
+
+    /// Adds the rows each `execute` and `copy-in` reports written to
+    /// `counter`, which loaders share so setup can show its progress.
+    pub fn count_rows_into(&mut self, counter: Arc<std::sync::atomic::AtomicU64>) {
+        self.rows_written = Some(counter);
+    }
+
+    fn add_rows_written(&self, r: &Result<u64, SqlError>) {
+        if let (Some(counter), Ok(n)) = (&self.rows_written, r) {
+            counter.fetch_add(*n, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Limit the plugin to `caps` (the manifest's requests as granted).
