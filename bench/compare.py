@@ -12,6 +12,7 @@ Usage: bench/compare.py [--rounds 3] [--seconds 15] [--clients 4,16,64]
 """
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -83,6 +84,35 @@ def run_stormdb(stormdb, conninfo, mode, clients, seconds, report):
     return r["summary"]["tps"], cpu / max(txns, 1), spread, r["summary"]["errors"]
 
 
+@contextlib.contextmanager
+def loaded_server(stormdb, scale, prefix):
+    """A throwaway server with pgbench's tables at `scale`, and a temp dir:
+    yields (pgbench, conninfo, tmp); stops the server and removes tmp after."""
+    pgbench = find_pgbench()
+    server = subprocess.Popen([stormdb, "-q", "local-pg", "--max-connections", "300"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    conninfo = server.stdout.readline().strip()
+    if not conninfo:
+        sys.exit("stormdb local-pg did not start a server")
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        subprocess.run([pgbench, "-i", "-q", "-s", str(scale), conninfo],
+                       check=True, capture_output=True)
+        yield pgbench, conninfo, tmp
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_medians(title, ratios, label):
+    """One line per key: the median ratio and all of them, sorted."""
+    print(title)
+    for key, rs in ratios.items():
+        rs = sorted(rs)
+        print(f"  {label(key)} {rs[len(rs) // 2]:.3f}  (all: {', '.join(f'{r:.3f}' for r in rs)})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -93,16 +123,7 @@ def main():
     ap.add_argument("--stormdb", default="target/release/stormdb")
     args = ap.parse_args()
 
-    pgbench = find_pgbench()
-    server = subprocess.Popen([args.stormdb, "-q", "local-pg", "--max-connections", "300"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    conninfo = server.stdout.readline().strip()
-    if not conninfo:
-        sys.exit("stormdb local-pg did not start a server")
-    tmp = tempfile.mkdtemp(prefix="stormdb-bench-")
-    try:
-        subprocess.run([pgbench, "-i", "-q", "-s", str(args.scale), conninfo],
-                       check=True, capture_output=True)
+    with loaded_server(args.stormdb, args.scale, "stormdb-bench-") as (pgbench, conninfo, tmp):
         plan = [("select-only", int(c)) for c in args.clients.split(",") if c]
         plan += [("tpcb-like", int(c)) for c in args.tpcb_clients.split(",") if c]
         print(f"pgbench: {pgbench}; scale {args.scale}; {args.seconds} s per run; "
@@ -125,15 +146,8 @@ def main():
                       f"{p_cpu * 1e6:>13.1f} {s_cpu * 1e6:>13.1f} {p_spread:>10.1%} "
                       f"{spread:>10.1%} {errs:>5}",
                       flush=True)
-        print("median ratio stormdb/pgbench:")
-        for (mode, c), rs in ratios.items():
-            rs = sorted(rs)
-            print(f"  {mode:<12} C={c:<3} {rs[len(rs) // 2]:.3f}  (all: {', '.join(f'{r:.3f}' for r in rs)})")
-    finally:
-        server.stdin.close()
-        server.wait(timeout=60)
-        shutil.rmtree(tmp, ignore_errors=True)
-
+        print_medians("median ratio stormdb/pgbench:", ratios,
+                      lambda k: f"{k[0]:<12} C={k[1]:<3}")
 
 if __name__ == "__main__":
     main()

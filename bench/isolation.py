@@ -28,10 +28,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import find_pgbench, timed  # noqa: E402
+from compare import loaded_server, print_medians, timed  # noqa: E402
 
 
 def run(stormdb, conninfo, clients, seconds, report, tenant):
@@ -60,16 +59,7 @@ def main():
     ap.add_argument("--stormdb", default="target/release/stormdb")
     args = ap.parse_args()
 
-    pgbench = find_pgbench()
-    server = subprocess.Popen([args.stormdb, "-q", "local-pg", "--max-connections", "300"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    conninfo = server.stdout.readline().strip()
-    if not conninfo:
-        sys.exit("stormdb local-pg did not start a server")
-    tmp = tempfile.mkdtemp(prefix="stormdb-isolation-")
-    try:
-        subprocess.run([pgbench, "-i", "-q", "-s", str(args.scale), conninfo],
-                       check=True, capture_output=True)
+    with loaded_server(args.stormdb, args.scale, "stormdb-isolation-") as (_, conninfo, tmp):
         subprocess.run([args.stormdb, "-q", "run", "-w", "pgbench", "--tenant", "bench",
                         "-s", str(args.scale), "--setup", "-t", "1", "--db", conninfo],
                        check=True, capture_output=True)
@@ -93,15 +83,7 @@ def main():
                 ratios.setdefault(c, []).append(ratio)
                 print(f"{rnd:>5} {c:>3} {o_tps:>13.1f} {t_tps:>11.1f} {ratio:>6.3f} "
                       f"{o_cpu * 1e6:>12.1f} {t_cpu * 1e6:>12.1f}", flush=True)
-        print("median ratio tenant/operator:")
-        for c, rs in ratios.items():
-            rs = sorted(rs)
-            print(f"  C={c:<3} {rs[len(rs) // 2]:.3f}  (all: {', '.join(f'{r:.3f}' for r in rs)})")
-    finally:
-        server.stdin.close()
-        server.wait(timeout=60)
-        subprocess.run(["rm", "-rf", tmp])
-
+        print_medians("median ratio tenant/operator:", ratios, lambda c: f"C={c:<3}")
 
 if __name__ == "__main__":
     main()

@@ -31,14 +31,7 @@ done
 [ ${#langs[@]} -gt 0 ] || langs=(rust python js c)
 
 mkdir -p "$STORMDB_GUEST_TOOLS"
-for lang in "${langs[@]}"; do
-    case $lang in
-    rust) install_rust_tools ;;
-    python) install_python_tools ;;
-    js) install_js_tools ;;
-    c) install_c_tools ;;
-    esac
-done
+install_tools "${langs[@]}"
 $tools_only && { note "tools ready in $STORMDB_GUEST_TOOLS"; exit 0; }
 
 built=()

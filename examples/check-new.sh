@@ -50,27 +50,11 @@ fi
 
 # The same tools build-all.sh uses, exported for the projects' build scripts
 # and Makefile (which otherwise install their own copies).
-for lang in $langs; do
-    case $lang in
-    rust) install_rust_tools ;;
-    python) install_python_tools ;;
-    js) install_js_tools ;;
-    c) install_c_tools ;;
-    esac
-done
+# shellcheck disable=SC2086 # one word per language
+install_tools $langs
 export COMPONENTIZE_PY COMPONENTIZE_JS STORMDB_GUEST_C
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/stormdb-check-new.XXXXXX")
-cleanup() {
-    stop_local_pg
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -z "$db" ]; then
-    start_local_pg "$stormdb" "$work"
-    db=$LOCAL_PG_CONNINFO
-fi
+open_workspace check-new "$stormdb"
 
 failed=0
 fail() { # LANG MODE MESSAGE...

@@ -31,16 +31,7 @@ done
 stormdb=$(find_stormdb "$stormdb")
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/stormdb-measure.XXXXXX")
-cleanup() {
-    stop_local_pg
-    rm -rf "$work"
-}
-trap cleanup EXIT
-if [ -z "$db" ]; then
-    start_local_pg "$stormdb" "$work"
-    db=$LOCAL_PG_CONNINFO
-fi
+open_workspace measure "$stormdb"
 unreachable="host=$work/no-such-dir port=1 user=x dbname=x"
 
 now_ms() { date +%s%3N; }

@@ -43,17 +43,7 @@ for lang in $langs; do
     [ -f "$wasm" ] || die "$wasm is missing: run examples/build-all.sh first"
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/stormdb-run-all.XXXXXX")
-cleanup() {
-    stop_local_pg
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -z "$db" ]; then
-    start_local_pg "$stormdb" "$work"
-    db=$LOCAL_PG_CONNINFO
-fi
+open_workspace run-all "$stormdb"
 
 # The kv table of the tenant the run used: each plugin runs as a tenant
 # whose role and schema are stormdb_t_<tenant> (host/src/pg/tenant.rs), or

@@ -228,3 +228,29 @@ stop_local_pg() {
     wait "$LOCAL_PG_PID" 2>/dev/null || true
     LOCAL_PG_PID=""
 }
+
+# `open_workspace NAME STORMDB`: a temp dir in $work, removed at exit with
+# the throwaway server; when $db is empty (no --db given) starts that server
+# and sets db to its connection string.
+open_workspace() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/stormdb-$1.XXXXXX")
+    trap 'stop_local_pg; rm -rf "$work"' EXIT
+    if [ -z "${db:-}" ]; then
+        start_local_pg "$2" "$work"
+        db=$LOCAL_PG_CONNINFO
+    fi
+}
+
+# `install_tools LANG...`: the guest tools of each language.
+install_tools() {
+    local lang
+    for lang in "$@"; do
+        case $lang in
+        rust) install_rust_tools ;;
+        python) install_python_tools ;;
+        js) install_js_tools ;;
+        c) install_c_tools ;;
+        *) die "unknown language '$lang' (rust python js c)" ;;
+        esac
+    done
+}

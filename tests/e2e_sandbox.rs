@@ -199,10 +199,8 @@ fn a_log_flood_is_rate_limited() {
     assert!(lines < 200, "{lines} flood lines reached stderr");
 }
 
-#[test]
-fn tenants_cannot_reach_each_other() {
-    let db = fresh_db("sandbox_tenants");
-    // The victim tenant loads its table.
+/// Tenant `victim` loads the probe's table (1,000 rows) in database `db`.
+fn load_victim(db: &str) {
     let probe = guest("test-probe");
     run_json(&[
         "run",
@@ -217,8 +215,16 @@ fn tenants_cannot_reach_each_other() {
         "-t",
         "1",
         "--db",
-        &db,
+        db,
     ]);
+}
+
+#[test]
+fn tenants_cannot_reach_each_other() {
+    let db = fresh_db("sandbox_tenants");
+    // The victim tenant loads its table.
+    let probe = guest("test-probe");
+    load_victim(&db);
     let before = scalar(
         "sandbox_tenants",
         "SELECT count(*) FROM stormdb_t_victim.probe_load",
@@ -289,21 +295,7 @@ fn a_mix_keeps_tenants_apart_in_one_process() {
     let db = fresh_db("sandbox_mix");
     let probe = guest("test-probe");
     let hostile = guest("hostile");
-    run_json(&[
-        "run",
-        "--plugin",
-        probe.to_str().unwrap(),
-        "--allow-unsigned",
-        "--tenant",
-        "victim",
-        "--mode",
-        "ping",
-        "--setup",
-        "-t",
-        "1",
-        "--db",
-        &db,
-    ]);
+    load_victim(&db);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("mix.yaml");
     std::fs::write(

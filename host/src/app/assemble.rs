@@ -34,7 +34,7 @@ pub(super) fn report(
     let cfg = cx.cfg;
     let spec = &p.spec;
     let m = report::measured(&result.recorder, result.elapsed, result.dropped_log_lines);
-    let mut all_warnings = p.warnings.clone();
+    let mut all_warnings = p.loaded.warnings.clone();
     all_warnings.extend(m.warnings);
     if let Some(e) = &result.summarize_error {
         all_warnings.push(e.clone());
@@ -77,13 +77,14 @@ pub(super) fn report(
         workload: WorkloadSection {
             name: p.info.name.clone(),
             version: p.info.version.clone(),
-            sha256: p.artifact.sha256.clone(),
-            origin: p.artifact.origin_label().into(),
-            signers: match &p.artifact.origin {
+            sha256: p.loaded.artifact.sha256.clone(),
+            origin: p.loaded.artifact.origin_label().into(),
+            signers: match &p.loaded.artifact.origin {
                 Origin::Signed { signers, .. } => signers.clone(),
                 _ => Vec::new(),
             },
             dependencies: p
+                .loaded
                 .dependencies
                 .iter()
                 .map(|d| report::DependencyRow {
@@ -132,8 +133,8 @@ pub(super) fn report(
             warmup_s: cfg.warmup.as_secs_f64(),
             seed: spec.seed,
             connection_mode: cfg.connection_mode.name().into(),
-            tenant: p.tenant.clone(),
-            capabilities: p.caps.names(),
+            tenant: p.loaded.tenant.clone(),
+            capabilities: p.loaded.caps.names(),
         },
         database: cx.database.clone(),
         setup: result.setup.as_ref().map(|s| SetupSection {

@@ -6,7 +6,7 @@
 use super::{describe_limits, load, resolve_plugins, setup_limits};
 use crate::bindings::Info;
 use crate::capability::sql::Capabilities;
-use crate::config::{GrantsSection, MixEntry, PluginChoice, PluginSettings, RunConfig};
+use crate::config::{GrantsSection, MixEntry, PluginSettings, RunConfig};
 use crate::pg::tenant::{self, TenantTimeouts};
 use crate::plugin::{Artifact, Origin};
 use crate::runner::{self, RunSpec, StopSignal};
@@ -14,71 +14,31 @@ use crate::sandbox::{CallLimits, PluginRuntime, Sandbox};
 use anyhow::{anyhow, bail};
 use std::time::Duration;
 
-/// One workload as chosen: from the flags, or one entry of a mix.
-#[derive(Debug, Clone)]
-pub(super) struct Selection {
-    /// The plugin.
-    pub plugin: PluginChoice,
-    /// Tenant to run as; third-party plugins get one of their own anyway.
-    pub tenant: Option<String>,
-    /// Mode, or the workload's first.
-    pub mode: Option<String>,
-    /// Scale, or the workload's default.
-    pub scale: Option<u32>,
-    /// Instances.
-    pub workers: u32,
-    /// Connections they share.
-    pub connections: u32,
-    /// Parameters as given.
-    pub params: Vec<(String, String)>,
-}
+/// One workload as chosen: one entry of a mix, or the single workload the
+/// flags and file name (built by [`single`]).
+pub(super) type Selection = MixEntry;
 
-impl Selection {
-    /// The single workload of a run configured by flags and file.
-    pub fn from_config(cfg: &RunConfig, tenant: Option<String>) -> Selection {
-        Selection {
-            plugin: cfg.plugin.clone(),
-            tenant,
-            mode: cfg.mode.clone(),
-            scale: cfg.scale,
-            workers: cfg.workers,
-            connections: cfg.connections,
-            params: cfg.params.clone(),
-        }
-    }
-
-    /// One entry of a mix.
-    pub fn from_entry(e: &MixEntry) -> Selection {
-        Selection {
-            plugin: e.plugin.clone(),
-            tenant: e.tenant.clone(),
-            mode: e.mode.clone(),
-            scale: e.scale,
-            workers: e.workers,
-            connections: e.connections,
-            params: e.params.clone(),
-        }
+/// The single workload of a run configured by flags and file.
+pub(super) fn single(cfg: &RunConfig, tenant: Option<String>) -> Selection {
+    MixEntry {
+        plugin: cfg.plugin.clone(),
+        tenant,
+        mode: cfg.mode.clone(),
+        scale: cfg.scale,
+        workers: cfg.workers,
+        connections: cfg.connections,
+        params: cfg.params.clone(),
     }
 }
 
 /// A workload ready to run.
 pub(super) struct Prepared {
-    /// The plugin that runs.
-    pub artifact: Artifact,
-    /// Plugins it depends on, set up before it.
-    pub dependencies: Vec<Artifact>,
-    /// Their runtimes, in the same order.
-    pub dep_runtimes: Vec<PluginRuntime>,
+    /// Its plugins, verified and loaded, and what they may do.
+    pub loaded: Loaded,
     /// What the plugin describes.
     pub info: Info,
-    /// The tenant it runs as, if any.
-    pub tenant: Option<String>,
-    /// What it may do.
-    pub caps: Capabilities,
     /// The runner's spec.
     pub spec: RunSpec,
-    /// Warnings for the report (unsigned plugins).
-    pub warnings: Vec<String>,
 }
 
 /// A workload's parameters by name, in the order it declares them.
@@ -140,13 +100,20 @@ pub(super) struct Shared<'a> {
 /// the operator's grants: everything that needs no database, so a bad
 /// plugin is refused before a server is started or reached.
 pub(super) struct Loaded {
-    artifact: Artifact,
-    dependencies: Vec<Artifact>,
+    /// The plugin that runs.
+    pub artifact: Artifact,
+    /// Plugins it depends on, set up before it.
+    pub dependencies: Vec<Artifact>,
+    /// The plugin's runtime.
     runtime: PluginRuntime,
-    dep_runtimes: Vec<PluginRuntime>,
-    tenant: Option<String>,
-    caps: Capabilities,
-    warnings: Vec<String>,
+    /// Its dependencies' runtimes, in the same order.
+    pub dep_runtimes: Vec<PluginRuntime>,
+    /// The tenant it runs as, if any.
+    pub tenant: Option<String>,
+    /// What it may do.
+    pub caps: Capabilities,
+    /// Warnings for the report (unsigned plugins).
+    pub warnings: Vec<String>,
 }
 
 /// Resolves, verifies and loads `sel`'s plugins and settles what they may
@@ -235,16 +202,7 @@ pub(super) fn prepare(
     seed: u64,
 ) -> anyhow::Result<Prepared> {
     let cfg = sh.cfg;
-    let Loaded {
-        artifact,
-        dependencies,
-        runtime,
-        dep_runtimes,
-        tenant: tenant_name,
-        caps,
-        warnings,
-    } = loaded;
-    let (run_db, setup_db) = match &tenant_name {
+    let (run_db, setup_db) = match &loaded.tenant {
         Some(t) => {
             let limit = sel.connections.max(cfg.loaders) + 4;
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -280,13 +238,14 @@ pub(super) fn prepare(
         }
         None => (sh.db.clone(), sh.db.clone()),
     };
-    let info = runner::describe(&runtime, sh.db, describe_limits()).map_err(|e| anyhow!(e))?;
+    let info =
+        runner::describe(&loaded.runtime, sh.db, describe_limits()).map_err(|e| anyhow!(e))?;
     let (mode, scale, params) = choose(&info, sel)?;
     let spec = RunSpec {
-        runtime,
+        runtime: loaded.runtime.clone(),
         db: run_db,
         setup_db,
-        caps: caps.clone(),
+        caps: loaded.caps.clone(),
         mode,
         scale,
         params,
@@ -314,16 +273,7 @@ pub(super) fn prepare(
         max_tries: cfg.max_tries,
         interval: cfg.interval,
     };
-    Ok(Prepared {
-        artifact,
-        dependencies,
-        dep_runtimes,
-        info,
-        tenant: tenant_name,
-        caps,
-        spec,
-        warnings,
-    })
+    Ok(Prepared { loaded, info, spec })
 }
 
 /// Sets up the plugins `p` depends on, in dependency order, each in its
@@ -332,7 +282,7 @@ pub(super) fn set_up_dependencies(p: &Prepared, stop: &StopSignal) -> anyhow::Re
     if p.spec.setup == crate::config::SetupMode::None {
         return Ok(());
     }
-    for dep in &p.dep_runtimes {
+    for dep in &p.loaded.dep_runtimes {
         let dep_info =
             runner::describe(dep, &p.spec.db, describe_limits()).map_err(|e| anyhow!(e))?;
         let dep_spec = RunSpec {

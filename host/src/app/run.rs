@@ -43,7 +43,7 @@ fn env_map() -> BTreeMap<String, String> {
 /// The workloads of the run: the mix's entries, or the one the flags name.
 fn selections(cfg: &RunConfig, tenant: Option<String>) -> anyhow::Result<Vec<Selection>> {
     if cfg.mix.is_empty() {
-        return Ok(vec![Selection::from_config(cfg, tenant)]);
+        return Ok(vec![prepare::single(cfg, tenant)]);
     }
     if tenant.is_some() {
         bail!("--tenant names one tenant; in a mix each entry of `workloads:` names its own");
@@ -61,7 +61,7 @@ fn selections(cfg: &RunConfig, tenant: Option<String>) -> anyhow::Result<Vec<Sel
              each workload's report, time series included, into the JSON report (--json-out)"
         );
     }
-    Ok(cfg.mix.iter().map(Selection::from_entry).collect())
+    Ok(cfg.mix.clone())
 }
 
 /// `stormdb run`. Returns the process exit code.
