@@ -59,12 +59,7 @@ mod tests {
     use crate::config::{RunConfig, parse_file};
     use std::path::Path;
 
-    fn args() -> RunArgs {
-        RunArgs {
-            workload: Some("pgbench".into()),
-            ..Default::default()
-        }
-    }
+    use crate::config::test_args as args;
 
     #[test]
     fn database_precedence_is_flag_then_file_then_environment() {

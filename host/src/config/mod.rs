@@ -44,3 +44,12 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// Flags naming the pgbench workload and nothing else, for tests.
+#[cfg(test)]
+pub(crate) fn test_args() -> crate::cli::RunArgs {
+    crate::cli::RunArgs {
+        workload: Some("pgbench".into()),
+        ..Default::default()
+    }
+}

@@ -388,12 +388,7 @@ mod tests {
     use crate::config::{parse_file, read_file};
     use std::path::Path;
 
-    fn args() -> RunArgs {
-        RunArgs {
-            workload: Some("pgbench".into()),
-            ..Default::default()
-        }
-    }
+    use crate::config::test_args as args;
 
     fn no_env() -> BTreeMap<String, String> {
         BTreeMap::new()
