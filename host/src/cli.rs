@@ -317,7 +317,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
     /// Print a progress line this often, e.g. 5s (default: off; setup's
-    /// loading progress is shown every 5s regardless).
+    /// loading progress is shown regardless: a bar on a terminal, else a
+    /// line every 5s).
     #[arg(long, value_name = "DURATION")]
     pub progress: Option<String>,
     /// Wall-clock limit for one step, host calls included (default 60s).

@@ -125,7 +125,8 @@ pub fn run(spec: &RunSpec, stop: &StopSignal) -> Result<SetupReport, String> {
 /// otherwise: a load of a few seconds prints nothing.
 const LOAD_PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// Logs how far loading has got every `every` until `done` is dropped.
+/// Shows how far loading has got until `done` is dropped: a progress bar
+/// on a terminal, else a log line every `every`.
 fn watch_loading(
     name: &str,
     loaders: u32,
@@ -134,17 +135,46 @@ fn watch_loading(
     every: Duration,
     done: &std::sync::mpsc::Receiver<()>,
 ) {
+    use std::io::IsTerminal as _;
+    let bar =
+        (std::io::stderr().is_terminal() && tracing::enabled!(tracing::Level::INFO)).then(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "loading {prefix} [{bar:20}] {pos}/{len} loaders, {msg}",
+            )
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let bar = indicatif::ProgressBar::new(u64::from(loaders)).with_style(style);
+            bar.set_prefix(name.to_string());
+            bar
+        });
+    let tick = if bar.is_some() {
+        Duration::from_millis(250)
+    } else {
+        every
+    };
     let started = Instant::now();
     let (mut last_rows, mut last_at) = (0u64, started);
-    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done.recv_timeout(every) {
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done.recv_timeout(tick) {
         let (now, n) = (Instant::now(), rows.load(Ordering::Relaxed));
-        let rate = (n - last_rows.min(n)) as f64 / (now - last_at).as_secs_f64().max(1e-3);
-        tracing::info!(
-            "loading {name}: {n} rows in {:.0} s ({rate:.0} rows/s), {}/{loaders} loaders done",
-            (now - started).as_secs_f64(),
-            finished.load(Ordering::Relaxed)
-        );
+        let loaded = finished.load(Ordering::Relaxed);
+        match &bar {
+            Some(bar) => {
+                let rate = n as f64 / (now - started).as_secs_f64().max(1e-3);
+                bar.set_position(u64::from(loaded));
+                bar.set_message(format!("{n} rows, {rate:.0}/s"));
+            }
+            None => {
+                let rate = (n - last_rows.min(n)) as f64 / (now - last_at).as_secs_f64().max(1e-3);
+                tracing::info!(
+                    "loading {name}: {n} rows in {:.0} s ({rate:.0} rows/s), {loaded}/{loaders} loaders done",
+                    (now - started).as_secs_f64()
+                );
+            }
+        }
         (last_rows, last_at) = (n, now);
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
 }
 
