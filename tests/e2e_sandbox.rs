@@ -13,7 +13,17 @@ fn row(attack: &str, expected: &str, observed: String) {
     eprintln!("ATTACK {attack:<16} | expected: {expected:<48} | observed: {observed}");
 }
 
-/// Runs the hostile plugin in `mode`; the run must complete (exit 0).
+/// `stormdb run --plugin GUEST --allow-unsigned`, more arguments to add.
+fn run_unsigned(plugin: &str) -> std::process::Command {
+    let mut cmd = stormdb();
+    cmd.args(["run", "--plugin"])
+        .arg(guest(plugin))
+        .arg("--allow-unsigned");
+    cmd
+}
+
+/// Runs guest `plugin` unsigned in `mode`; the run must complete (exit 0).
+/// Its JSON report.
 fn attack(db: &str, plugin: &str, mode: &str, extra: &[&str]) -> Value {
     let path = guest(plugin);
     let mut args = vec![
@@ -139,16 +149,8 @@ fn hostile_plugins_are_contained_and_counted() {
 #[test]
 fn an_endless_setup_is_stopped_and_the_run_fails_cleanly() {
     let db = fresh_db("sandbox_setup");
-    let path = guest("hostile");
-    let out = stormdb()
-        .args([
-            "run",
-            "--plugin",
-            path.to_str().unwrap(),
-            "--allow-unsigned",
-            "--mode",
-            "spin-setup",
-        ])
+    let out = run_unsigned("hostile")
+        .args(["--mode", "spin-setup"])
         .args([
             "--rebuild",
             "--setup-cpu-limit",
@@ -173,16 +175,8 @@ fn an_endless_setup_is_stopped_and_the_run_fails_cleanly() {
 #[test]
 fn a_log_flood_is_rate_limited() {
     let db = fresh_db("sandbox_logs");
-    let path = guest("hostile");
-    let out = stormdb()
-        .args([
-            "run",
-            "--plugin",
-            path.to_str().unwrap(),
-            "--allow-unsigned",
-            "--mode",
-            "log-flood",
-        ])
+    let out = run_unsigned("hostile")
+        .args(["--mode", "log-flood"])
         .args(["-t", "3", "--db", &db])
         .output()
         .unwrap();
@@ -201,29 +195,14 @@ fn a_log_flood_is_rate_limited() {
 
 /// Tenant `victim` loads the probe's table (1,000 rows) in database `db`.
 fn load_victim(db: &str) {
-    let probe = guest("test-probe");
-    run_json(&[
-        "run",
-        "--plugin",
-        probe.to_str().unwrap(),
-        "--allow-unsigned",
-        "--tenant",
-        "victim",
-        "--mode",
-        "ping",
-        "--setup",
-        "-t",
-        "1",
-        "--db",
-        db,
-    ]);
+    let setup = ["--tenant", "victim", "--setup", "-t", "1"];
+    attack(db, "test-probe", "ping", &setup);
 }
 
 #[test]
 fn tenants_cannot_reach_each_other() {
     let db = fresh_db("sandbox_tenants");
     // The victim tenant loads its table.
-    let probe = guest("test-probe");
     load_victim(&db);
     let before = scalar(
         "sandbox_tenants",
@@ -231,15 +210,8 @@ fn tenants_cannot_reach_each_other() {
     );
     assert_eq!(before, "1000");
     // The victim keeps working while the attacker runs.
-    let victim = stormdb()
-        .args([
-            "run",
-            "--plugin",
-            probe.to_str().unwrap(),
-            "--allow-unsigned",
-            "--tenant",
-            "victim",
-        ])
+    let victim = run_unsigned("test-probe")
+        .args(["--tenant", "victim"])
         .args(["--mode", "tx", "-d", "4s", "--db", &db])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -374,17 +346,8 @@ fn wasi_files_and_sockets_are_inert_or_refused() {
         assert!(s.contains("refused by the sandbox"), "{mode}: {report}");
         assert_eq!(u64_at(&report, "/summary/transactions"), 0);
     }
-    let path = guest("hostile-wasi");
-    let out = stormdb()
-        .args([
-            "run",
-            "--plugin",
-            path.to_str().unwrap(),
-            "--allow-unsigned",
-            "--strict-wasi",
-            "--db",
-            &db,
-        ])
+    let out = run_unsigned("hostile-wasi")
+        .args(["--strict-wasi", "--db", &db])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -453,19 +453,24 @@ fn registry_config(f: &Fixture) -> &'static str {
     ))
 }
 
-#[test]
-fn install_from_an_http_registry_then_run_by_name() {
-    let f = Fixture::new();
-    let cfg = registry_config(&f);
+/// Publishes `manifest` to the fixture's directory registry.
+fn publish(f: &Fixture, manifest: &str, cfg: &str) {
     ok(f.cmd(&[
         "plugin",
         "publish",
-        f.manifest(),
+        manifest,
         "--registry",
         f.s("registry"),
         "-c",
         cfg,
     ]));
+}
+
+#[test]
+fn install_from_an_http_registry_then_run_by_name() {
+    let f = Fixture::new();
+    let cfg = registry_config(&f);
+    publish(&f, f.manifest(), cfg);
     let url = serve(f.p("registry"));
     let out = ok(f.cmd(&[
         "plugin",
@@ -522,15 +527,7 @@ fn rollbacks_and_drift_are_refused() {
         f.s("a"),
     ]));
     for m in ["pkg/probe.manifest.yaml", "v11/probe.manifest.yaml"] {
-        ok(f.cmd(&[
-            "plugin",
-            "publish",
-            f.s(m),
-            "--registry",
-            f.s("registry"),
-            "-c",
-            cfg,
-        ]));
+        publish(&f, f.s(m), cfg);
     }
     let reg = f.s("registry");
     ok(f.cmd(&["plugin", "install", "probe", "--registry", reg, "-c", cfg]));
@@ -599,15 +596,7 @@ fn rollbacks_and_drift_are_refused() {
 fn downloads_over_the_limit_are_refused() {
     let f = Fixture::new();
     let cfg = registry_config(&f);
-    ok(f.cmd(&[
-        "plugin",
-        "publish",
-        f.manifest(),
-        "--registry",
-        f.s("registry"),
-        "-c",
-        cfg,
-    ]));
+    publish(&f, f.manifest(), cfg);
     let small = f.config(&format!(
         "plugins:\n  lockfile: stormdb.lock\n  cache_dir: cache\n  max_artifact_mb: 0\ntrust:\n  keys:\n    - public_key: \"{}\"\n",
         f.public_line("a")
