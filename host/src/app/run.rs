@@ -220,8 +220,77 @@ fn run_one(
     Ok(Outcome::One(Box::new(report), result.status))
 }
 
+/// Where the workloads of a mix wait for each other after their setup, so
+/// none is measured while another still loads; a workload that ends before
+/// reaching it (a failed setup) stops being waited for.
+struct StartLine {
+    waiting_for: std::sync::Mutex<usize>,
+    all_here: std::sync::Condvar,
+}
+
+impl StartLine {
+    fn new(workloads: usize) -> StartLine {
+        StartLine {
+            waiting_for: std::sync::Mutex::new(workloads),
+            all_here: std::sync::Condvar::new(),
+        }
+    }
+
+    /// One workload no longer needs waiting for.
+    fn leave(&self) {
+        let mut n = self
+            .waiting_for
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.all_here.notify_all();
+        }
+    }
+
+    /// Arrives and waits for the others.
+    fn arrive(&self) {
+        self.leave();
+        let mut n = self
+            .waiting_for
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *n > 0 {
+            n = self
+                .all_here
+                .wait(n)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+/// One workload's place at the start line: leaving it unused (the run
+/// ended early, or its thread panicked) stops the others waiting for it.
+struct Ticket<'a> {
+    line: &'a StartLine,
+    used: bool,
+}
+
+impl Ticket<'_> {
+    fn arrive(&mut self) {
+        if !self.used {
+            self.used = true;
+            self.line.arrive();
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.used {
+            self.line.leave();
+        }
+    }
+}
+
 /// Runs every workload of a mix at once, each on its own shards in this
-/// process; the database's statistics cover them all.
+/// process. All set up first, then all are measured together; the
+/// database's statistics cover the measured part, as in a single run.
 fn run_mix(
     prepared: &[Prepared],
     cfg: &RunConfig,
@@ -230,16 +299,30 @@ fn run_mix(
     started_at: &str,
     database: &DatabaseSection,
 ) -> Outcome {
-    let watch = super::stats::StatsWatch::start(db);
+    let line = StartLine::new(prepared.len());
+    // Started by the first workload past the start line.
+    let watch = std::sync::Mutex::new(None::<Option<super::stats::StatsWatch>>);
     let results: Vec<(RunResult, Vec<report::series::IntervalRow>)> = std::thread::scope(|s| {
         let handles: Vec<_> = prepared
             .iter()
             .map(|p| {
+                let (line, watch) = (&line, &watch);
                 s.spawn(move || {
                     let mut sink = IntervalSink::rows_only(cfg);
-                    let result = runner::execute(&p.spec, stop, &mut || {}, &mut |i, at, st| {
-                        sink.interval(i, at, st)
-                    });
+                    let mut ticket = Ticket { line, used: false };
+                    let result = runner::execute(
+                        &p.spec,
+                        stop,
+                        &mut || {
+                            ticket.arrive();
+                            watch
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .get_or_insert_with(|| super::stats::StatsWatch::start(db));
+                        },
+                        &mut |i, at, st| sink.interval(i, at, st),
+                    );
+                    drop(ticket);
                     let rows = sink.finish(result.elapsed).unwrap_or_default();
                     (result, rows)
                 })
@@ -257,6 +340,10 @@ fn run_mix(
             })
             .collect()
     });
+    let watch = watch
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .flatten();
     let pg_stats = watch.and_then(|w| w.finish());
     let mut runs = Vec::new();
     let mut statuses = Vec::new();
@@ -337,4 +424,33 @@ fn finish(cfg: &RunConfig, outcome: Outcome) -> anyhow::Result<i32> {
         }
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn the_start_line_waits_for_all_and_not_for_those_that_left() {
+        let line = StartLine::new(3);
+        let past = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for i in 0..3 {
+                let (line, past) = (&line, &past);
+                s.spawn(move || {
+                    let mut ticket = Ticket { line, used: false };
+                    if i == 2 {
+                        // Ends before the line, like a failed setup.
+                        std::thread::sleep(Duration::from_millis(100));
+                        assert_eq!(past.load(Ordering::SeqCst), 0, "started before all were in");
+                        return;
+                    }
+                    ticket.arrive();
+                    past.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        assert_eq!(past.load(Ordering::SeqCst), 2);
+    }
 }
