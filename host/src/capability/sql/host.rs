@@ -12,6 +12,25 @@ use wasmtime::component::Resource;
 
 type Answer<T> = wasmtime::Result<Result<T, SqlError>>;
 
+impl SqlSession {
+    /// A prepared statement's id and text, once its parameter count and
+    /// what it does are allowed now: the checks shared by `query` and
+    /// `execute` on a handle.
+    fn checked_handle(
+        &mut self,
+        handle: &Resource<StatementHandle>,
+        params: &[Value],
+    ) -> Answer<(u64, std::sync::Arc<str>)> {
+        let h = self.table.get(handle)?;
+        let (id, sql) = h.target_parts();
+        let class = h.class().clone();
+        if let Err(e) = SqlSession::check_arity(h, params) {
+            return Ok(Err(e));
+        }
+        Ok(self.authorize_handle(&class).map(|()| (id, sql)))
+    }
+}
+
 impl crate::bindings::stormdb::workload::types::Host for SqlSession {}
 
 impl Host for SqlSession {
@@ -117,15 +136,10 @@ impl HostStatement for SqlSession {
         handle: Resource<StatementHandle>,
         params: Vec<Value>,
     ) -> Answer<Vec<Vec<Value>>> {
-        let h = self.table.get(&handle)?;
-        let (id, sql) = h.target_parts();
-        let class = h.class().clone();
-        if let Err(e) = SqlSession::check_arity(h, &params) {
-            return Ok(Err(e));
-        }
-        if let Err(e) = self.authorize_handle(&class) {
-            return Ok(Err(e));
-        }
+        let (id, sql) = match self.checked_handle(&handle, &params)? {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
         Ok(self
             .query_prepared(&Target::handle(id, &sql), &params)
             .await)
@@ -136,15 +150,10 @@ impl HostStatement for SqlSession {
         handle: Resource<StatementHandle>,
         params: Vec<Value>,
     ) -> Answer<u64> {
-        let h = self.table.get(&handle)?;
-        let (id, sql) = h.target_parts();
-        let class = h.class().clone();
-        if let Err(e) = SqlSession::check_arity(h, &params) {
-            return Ok(Err(e));
-        }
-        if let Err(e) = self.authorize_handle(&class) {
-            return Ok(Err(e));
-        }
+        let (id, sql) = match self.checked_handle(&handle, &params)? {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
         Ok(SqlSession::execute(self, &Target::handle(id, &sql), &params).await)
     }
 
