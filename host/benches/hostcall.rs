@@ -77,12 +77,20 @@ fn main() {
                 .unwrap()
                 .unwrap();
             for _ in 0..10_000 {
-                inst.step(LIMITS).await.unwrap().value.unwrap();
+                inst.step(LIMITS, std::time::Instant::now())
+                    .await
+                    .unwrap()
+                    .value
+                    .unwrap();
             }
             let n = 200_000;
             let started = Instant::now();
             for _ in 0..n {
-                inst.step(LIMITS).await.unwrap().value.unwrap();
+                inst.step(LIMITS, std::time::Instant::now())
+                    .await
+                    .unwrap()
+                    .value
+                    .unwrap();
             }
             println!(
                 "{mode} step: {:.0} ns each",

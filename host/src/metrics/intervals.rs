@@ -136,7 +136,12 @@ impl Intervals {
 
     /// The interval `at` falls in.
     pub fn index(&self, at: Instant) -> u64 {
-        (at.saturating_duration_since(self.origin).as_nanos() / self.width.as_nanos()) as u64
+        // In u64 nanoseconds (584 years) rather than u128: once per step.
+        let since = u64::try_from(at.saturating_duration_since(self.origin).as_nanos());
+        let width = u64::try_from(self.width.as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        since.map_or(u64::MAX / width, |n| n / width)
     }
 
     fn slot(&mut self, at: Instant) -> &mut IntervalStats {

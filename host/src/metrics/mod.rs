@@ -12,6 +12,7 @@ pub use errors::{ErrorEntry, ErrorKind, ErrorTally};
 pub use histogram::{LatencyHistogram, LatencySummary};
 pub use statements::{StatementSample, StatementStats, Statements, kind_of, normalize};
 
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -89,7 +90,7 @@ pub struct Recorder {
     ops: Vec<(String, OpStats)>,
     index: HashMap<String, usize>,
     /// Per worker id.
-    pub workers: HashMap<u32, WorkerStats>,
+    pub workers: FxHashMap<u32, WorkerStats>,
     /// Errors by kind and SQLSTATE.
     pub errors: ErrorTally,
     /// Workload-defined counters.
@@ -122,7 +123,7 @@ impl Recorder {
             connect: LatencyHistogram::new(),
             ops: Vec::new(),
             index: HashMap::new(),
-            workers: HashMap::new(),
+            workers: FxHashMap::default(),
             errors: ErrorTally::default(),
             counters: std::collections::BTreeMap::new(),
             statements: Statements::default(),

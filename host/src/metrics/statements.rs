@@ -2,6 +2,7 @@
 //! measured host-side around each statement a step runs.
 
 use super::LatencyHistogram;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +86,8 @@ pub struct StatementStats {
 pub struct Statements {
     list: Vec<StatementStats>,
     by_text: HashMap<String, usize>,
-    by_key: HashMap<u64, usize>,
+    /// Keys are handle ids or hashes already: a cheap hash is enough.
+    by_key: FxHashMap<u64, usize>,
 }
 
 impl Statements {

@@ -146,7 +146,7 @@ struct Measured {
 
 /// Records one measured step; returns the call error when the instance
 /// must be replaced.
-fn record(env: &WorkerEnv<'_>, id: u32, m: &Measured, result: StepResult) -> Option<CallError> {
+fn record(env: &WorkerEnv<'_>, id: u32, m: &Measured, result: &StepResult) -> Option<CallError> {
     let mut rec = env.recorder.borrow_mut();
     if m.retries > 0 {
         rec.retried += 1;
@@ -158,7 +158,7 @@ fn record(env: &WorkerEnv<'_>, id: u32, m: &Measured, result: StepResult) -> Opt
     if m.late {
         rec.late += 1;
     }
-    let ok = matches!(&result, Ok(c) if c.value.is_ok());
+    let ok = matches!(result, Ok(c) if c.value.is_ok());
     env.intervals.borrow_mut().record(
         m.end,
         Sample {
@@ -177,7 +177,7 @@ fn record(env: &WorkerEnv<'_>, id: u32, m: &Measured, result: StepResult) -> Opt
             if let Some(c) = called.connect_time {
                 rec.connect_time(c);
             }
-            match called.value {
+            match &called.value {
                 Ok(outcome) => {
                     rec.success(id, &outcome.operation, m.latency, outcome.rolled_back);
                     env.counters.done.fetch_add(1, Ordering::Relaxed);
@@ -203,13 +203,13 @@ fn record(env: &WorkerEnv<'_>, id: u32, m: &Measured, result: StepResult) -> Opt
             rec.failure(
                 id,
                 None,
-                call_error_kind(&call_error),
+                call_error_kind(call_error),
                 None,
                 &call_error.to_string(),
             );
             rec.replaced(id);
             env.counters.failed.fetch_add(1, Ordering::Relaxed);
-            Some(call_error)
+            Some(call_error.clone())
         }
     }
 }
@@ -265,18 +265,22 @@ pub async fn run(
         if env.stop.stop_requested() || quota.is_some_and(|q| measured >= q) {
             break;
         }
-        // When this step is due: now (closed loop) or on the schedule.
-        let due = match schedule.as_mut() {
-            Some(s) => s.take(),
-            None => Instant::now(),
-        };
-        if window.deadline.is_some_and(|d| due >= d) {
-            break;
-        }
-        if schedule.is_some() && !pause_until(env.stop, due).await {
-            break;
+        // When this step is due: on the schedule, or now (closed loop), in
+        // which case one clock reading serves as both.
+        let scheduled = schedule.as_mut().map(|s| s.take());
+        if let Some(due) = scheduled {
+            if window.deadline.is_some_and(|d| due >= d) {
+                break;
+            }
+            if !pause_until(env.stop, due).await {
+                break;
+            }
         }
         let start = Instant::now();
+        if scheduled.is_none() && window.deadline.is_some_and(|d| start >= d) {
+            break;
+        }
+        let due = scheduled.unwrap_or(start);
         let is_measured = due >= window.measure_from;
         let lag = schedule
             .is_some()
@@ -295,7 +299,10 @@ pub async fn run(
         let mut tries: u32 = 0;
         let result = loop {
             tries += 1;
-            let r = match guarded(slot, start, inst.step(env.limits)).await {
+            // A retry starts its own CPU budget now; the first try's is
+            // the step's start.
+            let began = if tries == 1 { start } else { Instant::now() };
+            let r = match guarded(slot, start, inst.step(env.limits, began)).await {
                 Ok(r) => r,
                 Err(Killed::Abort) => {
                     inst.abandon();
@@ -309,10 +316,10 @@ pub async fn run(
                     Err(CallError::Timeout(env.limits.wall))
                 }
             };
-            let samples = inst.take_statement_samples();
+            let samples = inst.statement_samples();
             if is_measured && !samples.is_empty() {
                 let mut rec = env.recorder.borrow_mut();
-                for sample in &samples {
+                for sample in samples {
                     rec.statements.record(sample);
                 }
             }
@@ -352,7 +359,7 @@ pub async fn run(
             late: latency_limit.is_some_and(|l| latency > l),
             end,
         };
-        if let Some(call_error) = record(env, id, &m, result) {
+        if let Some(call_error) = record(env, id, &m, &result) {
             tracing::warn!("worker {id}: {call_error}; replacing its instance");
             dropped += inst.dropped_log_lines();
             inst = start_instance(env, ctx).await?;

@@ -128,9 +128,10 @@ impl PluginInstance {
         &mut self.store.data_mut().sql
     }
 
-    /// The statement timings of the last call.
-    pub fn take_statement_samples(&mut self) -> Vec<crate::metrics::StatementSample> {
-        self.store.data_mut().sql.take_samples()
+    /// The statement timings of the last call (kept until the next call
+    /// begins, so the buffer is reused rather than reallocated per step).
+    pub fn statement_samples(&self) -> &[crate::metrics::StatementSample] {
+        self.store.data().sql.samples()
     }
 
     /// The counters the last call incremented.
@@ -162,7 +163,10 @@ impl PluginInstance {
     }
 
     fn prepare(&mut self, phase: CallPhase, limits: CallLimits) {
-        let now = std::time::Instant::now();
+        self.prepare_at(phase, limits, std::time::Instant::now());
+    }
+
+    fn prepare_at(&mut self, phase: CallPhase, limits: CallLimits, now: std::time::Instant) {
         let data = self.store.data_mut();
         data.cpu = CpuBudget::start(limits.cpu, now);
         data.sql.begin_call(phase);
@@ -179,7 +183,9 @@ impl PluginInstance {
                 let sql = &mut self.store.data_mut().sql;
                 let connect_time = sql.take_connect_time();
                 let pool_wait = if sql.has_open_tx() {
-                    sql.end_call().await
+                    // Rare, and its future is large: boxed so it does not
+                    // inflate every step's future.
+                    Box::pin(sql.end_call()).await
                 } else {
                     sql.finish_call()
                 };
@@ -256,11 +262,14 @@ impl PluginInstance {
     /// timeout of its own: the runner watches steps' wall time without a
     /// timer per step, and calls [`PluginInstance::abandon`] on the ones it
     /// gives up on.
+    /// `began` is the caller's reading of the clock just before: one
+    /// reading fewer per step.
     pub async fn step(
         &mut self,
         limits: CallLimits,
+        began: std::time::Instant,
     ) -> Result<Called<Result<Outcome, StepError>>, CallError> {
-        self.prepare(CallPhase::Step, limits);
+        self.prepare_at(CallPhase::Step, limits, began);
         let guest = self.bindings.stormdb_workload_workload();
         let r = guest.call_step(&mut self.store).await;
         self.finish(Ok(r), limits).await

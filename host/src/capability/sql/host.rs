@@ -35,11 +35,11 @@ impl crate::bindings::stormdb::workload::types::Host for SqlSession {}
 
 impl Host for SqlSession {
     async fn query(&mut self, statement: String, params: Vec<Value>) -> Answer<RowSet> {
-        Ok(SqlSession::query(self, &statement, &params).await)
+        Ok(Box::pin(SqlSession::query(self, &statement, &params)).await)
     }
 
     async fn execute(&mut self, statement: String, params: Vec<Value>) -> Answer<u64> {
-        Ok(self.execute_text(&statement, &params).await)
+        Ok(Box::pin(self.execute_text(&statement, &params)).await)
     }
 
     async fn copy_in(
@@ -140,9 +140,10 @@ impl HostStatement for SqlSession {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(self
-            .query_prepared(&Target::handle(id, &sql), &params)
-            .await)
+        // Boxed: wasmtime's bindings box this call's future and every async
+        // layer moves its child into place, so a future of a KiB or more
+        // was copied three times per call; a box is one copy.
+        Ok(Box::pin(self.query_prepared(&Target::handle(id, &sql), &params)).await)
     }
 
     async fn execute(
@@ -154,7 +155,12 @@ impl HostStatement for SqlSession {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(SqlSession::execute(self, &Target::handle(id, &sql), &params).await)
+        Ok(Box::pin(SqlSession::execute(
+            self,
+            &Target::handle(id, &sql),
+            &params,
+        ))
+        .await)
     }
 
     async fn drop(&mut self, handle: Resource<StatementHandle>) -> wasmtime::Result<()> {

@@ -136,6 +136,13 @@ fn encode_params(types: &[Type], params: &[Value]) -> Result<Vec<Encoded>, SqlEr
 }
 
 impl SqlSession {
+    /// Time since `started`, keeping the clock reading for `note`.
+    fn finished(&mut self, started: Instant) -> Duration {
+        let now = Instant::now();
+        self.finished_at = Some(now);
+        now.saturating_duration_since(started)
+    }
+
     fn sample(&mut self, target: &Target<'_>, elapsed: Duration, ok: bool) {
         if self.phase != CallPhase::Step || self.samples.len() >= MAX_SAMPLES_PER_CALL {
             return;
@@ -233,7 +240,7 @@ impl SqlSession {
         // connection are not part of a statement's latency.
         let started = Instant::now();
         let result = read_rows(conn, &stmt, target, params, &limits).await;
-        let elapsed = started.elapsed();
+        let elapsed = self.finished(started);
         self.sample(target, elapsed, result.is_ok());
         let rows = result?;
         let columns = if want_columns {
@@ -301,7 +308,7 @@ impl SqlSession {
             .execute_raw(&stmt, encoded.iter())
             .await
             .map_err(|e| stale_plan(conn, &target.key, e));
-        let elapsed = started.elapsed();
+        let elapsed = self.finished(started);
         self.sample(target, elapsed, result.is_ok());
         result
     }

@@ -58,6 +58,9 @@ pub struct SqlSession {
     /// When the last SQL call returned to the guest: CPU accounting charges
     /// the guest only from here, not for time spent waiting on the server.
     last_return: Option<Instant>,
+    /// A clock reading taken as the statement just run finished, which
+    /// `note` reuses instead of reading the clock again.
+    finished_at: Option<Instant>,
     /// Open a new connection for every call instead of using the pool.
     transient: bool,
     /// Time spent connecting in the current call (transient mode).
@@ -90,6 +93,7 @@ impl SqlSession {
             host_texts: Vec::new(),
             text_tx: false,
             last_return: None,
+            finished_at: None,
             transient: false,
             connect_time: None,
             rows_written: None,
@@ -124,9 +128,9 @@ impl SqlSession {
         self.caps = caps;
     }
 
-    /// The statement timings of the current call, taken.
-    pub fn take_samples(&mut self) -> Vec<StatementSample> {
-        std::mem::take(&mut self.samples)
+    /// The statement timings of the current (or last) call.
+    pub fn samples(&self) -> &[StatementSample] {
+        &self.samples
     }
 
     /// Keep the connection from one call to the next instead of returning
@@ -144,6 +148,7 @@ impl SqlSession {
     /// Prepare for an exported call in `phase`.
     pub fn begin_call(&mut self, phase: CallPhase) {
         self.last_return = None;
+        self.finished_at = None;
         self.connect_time = None;
         self.samples.clear();
         self.phase = phase;
@@ -253,7 +258,7 @@ impl SqlSession {
     fn note<T>(&mut self, r: Result<T, SqlError>) -> Result<T, SqlError> {
         // Every SQL call's result passes here just before it returns to
         // the guest: the end of time not charged to its CPU budget.
-        self.last_return = Some(Instant::now());
+        self.last_return = Some(self.finished_at.take().unwrap_or_else(Instant::now));
         if let Err(e) = &r {
             if self.open_tx.is_some() {
                 self.tx_failed = true;
