@@ -116,7 +116,7 @@ pub async fn start_instance(env: &WorkerEnv<'_>, ctx: &Context) -> Result<Plugin
 }
 
 type StepResult = Result<
-    crate::sandbox::Called<Result<crate::bindings::Outcome, crate::bindings::StepError>>,
+    crate::sandbox::Called<Result<crate::bindings::Outcome, Box<crate::bindings::StepError>>>,
     CallError,
 >;
 

@@ -263,15 +263,21 @@ impl PluginInstance {
     /// timer per step, and calls [`PluginInstance::abandon`] on the ones it
     /// gives up on.
     /// `began` is the caller's reading of the clock just before: one
-    /// reading fewer per step.
+    /// reading fewer per step. A failed step's error comes boxed: the
+    /// result passes through several async layers on every step, and
+    /// unboxed its size is set by the rare error (a few hundred bytes
+    /// copied at each layer).
     pub async fn step(
         &mut self,
         limits: CallLimits,
         began: std::time::Instant,
-    ) -> Result<Called<Result<Outcome, StepError>>, CallError> {
+    ) -> Result<Called<Result<Outcome, Box<StepError>>>, CallError> {
         self.prepare_at(CallPhase::Step, limits, began);
         let guest = self.bindings.stormdb_workload_workload();
-        let r = guest.call_step(&mut self.store).await;
+        let r = guest
+            .call_step(&mut self.store)
+            .await
+            .map(|v| v.map_err(Box::new));
         self.finish(Ok(r), limits).await
     }
 
