@@ -46,9 +46,13 @@ fn pgbench_modes_run_on_pgbench_tables() {
         ];
         if i == 0 {
             args.push("--setup");
+        } else if i == 2 {
+            // Like pgbench, the loaded tables decide the scale.
+            args.extend(["--scale", "3"]);
         }
         let (_, report) = run_json(&args);
         assert_clean_run(&report, &[mode]);
+        assert_eq!(f64_at(&report, "/workload/figures/scale/value"), 1.0);
         assert_eq!(report["workload"]["mode"], *mode);
         assert_eq!(u64_at(&report, "/config/workers"), 3);
     }

@@ -199,7 +199,12 @@ pub fn render(r: &Report) -> String {
                 (_, Some(e)) => format!("  (expected {e})"),
                 _ => String::new(),
             };
-            let _ = writeln!(w, "  {name}: {:.3} {}{check}", f.value, f.unit);
+            let unit = if f.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", f.unit)
+            };
+            let _ = writeln!(w, "  {name}: {}{unit}{check}", figure_value(f.value));
         }
     }
     if !r.errors.is_empty() {
@@ -224,4 +229,27 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(w, "WARNING: {warning}");
     }
     out
+}
+
+/// A figure's value: whole numbers (counts, scales) without decimals,
+/// others to three.
+fn figure_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::figure_value;
+
+    #[test]
+    fn whole_figures_print_without_decimals() {
+        assert_eq!(figure_value(10.0), "10");
+        assert_eq!(figure_value(-3.0), "-3");
+        assert_eq!(figure_value(3.0061), "3.006");
+        assert_eq!(figure_value(0.5), "0.500");
+    }
 }

@@ -4,7 +4,8 @@
 
 use stormdb_sdk::sql::{self, CopyBatcher, Statement};
 use stormdb_sdk::{
-    Context, Info, Outcome, Rng, StepError, StepResultExt, Value, Workload, WorkloadError, log,
+    Context, Figure, Info, Outcome, Rng, RunSummary, StepError, StepResultExt, Value, Workload,
+    WorkloadError, log,
 };
 
 const ACCOUNTS_PER_SCALE: i64 = 100_000;
@@ -240,6 +241,15 @@ impl Workload for Pgbench {
         st.insert_history.execute(&[tid, bid, aid, delta]).op(op)?;
         tx.commit().op(op)?;
         Ok(Outcome::new(op))
+    }
+
+    /// The scale the run used: the tables', which may differ from the
+    /// requested `--scale` (pgbench prints it as its "scaling factor").
+    fn summarize(_ctx: &Context, _run: &RunSummary) -> stormdb_sdk::Result<Vec<Figure>> {
+        Ok(match loaded_scale()? {
+            Some(scale) => vec![Figure::new("scale", scale as f64, "")],
+            None => Vec::new(),
+        })
     }
 
     fn cleanup(_ctx: &Context) -> stormdb_sdk::Result<()> {
