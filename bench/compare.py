@@ -3,9 +3,11 @@
 
 Starts a server with `stormdb local-pg`, runs `pgbench -i` once, then
 alternates pgbench and StormDB at each client count for several rounds and
-prints each tps, the ratio stormdb/pgbench, the client CPU per transaction
-(user+sys of the client process / transactions) and the spread of StormDB's
-per-worker transaction counts (a fairness check).
+prints each tps, the ratio stormdb/pgbench, the client's CPU per transaction
+(user and system time of the client process / transactions), the server's
+(the machine's busy time from /proc/stat minus the client's, / transactions:
+on a machine running nothing else, PostgreSQL's share) and the spread of the
+per-client or per-worker transaction counts (a fairness check).
 
 Usage: bench/compare.py [--rounds 3] [--seconds 15] [--clients 4,16,64]
                         [--tpcb-clients 8] [--scale 10] [--stormdb PATH]
@@ -35,13 +37,44 @@ def find_pgbench():
     return candidates[-1]
 
 
+def busy_seconds():
+    """CPU seconds the whole machine has spent busy, or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    # user, nice, system, irq, softirq; idle, iowait and steal are not ours.
+    busy = sum(fields[i] for i in (0, 1, 2, 5, 6) if i < len(fields))
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+class Cpu:
+    """CPU seconds a run took: the client's user and system time, and the
+    rest of the machine's busy time (the server's, on a quiet machine)."""
+
+    def __init__(self, user, system, others):
+        self.user, self.system, self.others = user, system, others
+
+    def per_tx(self, txns):
+        """`usr+sys` and server µs per transaction, as printed."""
+        n = max(txns, 1)
+        client = f"{self.user / n * 1e6:.1f}+{self.system / n * 1e6:.1f}"
+        server = "-" if self.others is None else f"{self.others / n * 1e6:.1f}"
+        return client, server
+
+
 def timed(cmd):
-    """Runs cmd; returns (stdout, user+sys CPU seconds of the child)."""
+    """Runs cmd; returns (stdout, Cpu)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = busy_seconds()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    busy1 = busy_seconds()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return out.stdout + out.stderr, cpu
+    user = after.ru_utime - before.ru_utime
+    system = after.ru_stime - before.ru_stime
+    others = None if busy0 is None or busy1 is None else max(busy1 - busy0 - user - system, 0.0)
+    return out.stdout + out.stderr, Cpu(user, system, others)
 
 
 def run_pgbench(pgbench, conninfo, mode, clients, seconds, logdir):
@@ -67,7 +100,7 @@ def run_pgbench(pgbench, conninfo, mode, clients, seconds, logdir):
     if counts:
         c = list(counts.values())
         spread = (max(c) - min(c)) / (sum(c) / len(c))
-    return tps, cpu / max(txns, 1), spread
+    return tps, cpu.per_tx(txns), spread
 
 
 def run_stormdb(stormdb, conninfo, mode, clients, seconds, report):
@@ -81,7 +114,7 @@ def run_stormdb(stormdb, conninfo, mode, clients, seconds, report):
     counts = [w["transactions"] for w in r["workers"]]
     mean = sum(counts) / len(counts)
     spread = (max(counts) - min(counts)) / mean if mean else 0.0
-    return r["summary"]["tps"], cpu / max(txns, 1), spread, r["summary"]["errors"]
+    return r["summary"]["tps"], cpu.per_tx(txns), spread, r["summary"]["errors"]
 
 
 @contextlib.contextmanager
@@ -130,9 +163,12 @@ def main():
               f"{args.rounds} rounds; cores: {os.cpu_count()}")
         print("spread = (max - min) / mean of per-client (pgbench, 5% sample) or "
               "per-worker (stormdb) transaction counts")
+        print("client = the client's user+system CPU µs per transaction; server = the "
+              "rest of the machine's busy µs per transaction (StormDB's include its "
+              "start-up and shutdown)")
         print(f"{'round':>5} {'mode':<12} {'C':>3} {'pgbench tps':>12} {'stormdb tps':>12} "
-              f"{'ratio':>6} {'pgb µs cpu/tx':>13} {'sdb µs cpu/tx':>13} {'pgb spread':>10} "
-              f"{'sdb spread':>10} {'errs':>5}")
+              f"{'ratio':>6} {'pgb client':>11} {'sdb client':>11} {'pgb server':>10} "
+              f"{'sdb server':>10} {'pgb spread':>10} {'sdb spread':>10} {'errs':>5}")
         ratios = {}
         for rnd in range(1, args.rounds + 1):
             for mode, c in plan:
@@ -143,8 +179,8 @@ def main():
                 ratio = s_tps / p_tps if p_tps else 0.0
                 ratios.setdefault((mode, c), []).append(ratio)
                 print(f"{rnd:>5} {mode:<12} {c:>3} {p_tps:>12.1f} {s_tps:>12.1f} {ratio:>6.3f} "
-                      f"{p_cpu * 1e6:>13.1f} {s_cpu * 1e6:>13.1f} {p_spread:>10.1%} "
-                      f"{spread:>10.1%} {errs:>5}",
+                      f"{p_cpu[0]:>11} {s_cpu[0]:>11} {p_cpu[1]:>10} {s_cpu[1]:>10} "
+                      f"{p_spread:>10.1%} {spread:>10.1%} {errs:>5}",
                       flush=True)
         print_medians("median ratio stormdb/pgbench:", ratios,
                       lambda k: f"{k[0]:<12} C={k[1]:<3}")
