@@ -3,22 +3,27 @@
 //! without wasm. The gap between this and `stormdb run -w pgbench --mode
 //! select-only` is what the sandbox and the host's bookkeeping cost.
 //!
-//! Run: `cargo bench -p stormdb --bench native_select -- CONNINFO CLIENTS SECONDS`
-//! against a database initialised with `pgbench -i`.
+//! Run: `cargo bench -p stormdb --bench native_select -- CONNINFO CLIENTS
+//! SECONDS [runtime|local]` against a database initialised with `pgbench
+//! -i`. The last argument says where each connection's I/O task runs: on
+//! the runtime's own queue (as StormDB's pools do) or on the shard's
+//! `LocalSet` with the clients, to measure what the hop between the two
+//! queues costs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-fn cpu_seconds() -> f64 {
+/// User and system CPU seconds of this process so far.
+fn cpu_seconds() -> (f64, f64) {
     let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the struct it is given.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) };
     // SAFETY: initialised by getrusage above.
     let u = unsafe { u.assume_init() };
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
+    (t(u.ru_utime), t(u.ru_stime))
 }
 
 fn main() {
@@ -28,9 +33,10 @@ fn main() {
         args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16u32),
         args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10u64),
     ) else {
-        eprintln!("usage: native_select CONNINFO [CLIENTS] [SECONDS]");
+        eprintln!("usage: native_select CONNINFO [CLIENTS] [SECONDS] [runtime|local]");
         return;
     };
+    let local_io = args.get(4).is_some_and(|a| a == "local");
     let total = Arc::new(AtomicU64::new(0));
     let shards = 2u32;
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -56,7 +62,11 @@ fn main() {
                                 tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
                                     .await
                                     .unwrap();
-                            tokio::spawn(conn);
+                            if local_io {
+                                tokio::task::spawn_local(conn);
+                            } else {
+                                tokio::spawn(conn);
+                            }
                             let stmt = client
                                 .prepare("SELECT abalance FROM pgbench_accounts WHERE aid = $1")
                                 .await
@@ -83,10 +93,14 @@ fn main() {
     });
     let elapsed = started.elapsed().as_secs_f64();
     let n = total.load(Ordering::Relaxed);
-    let cpu = cpu_seconds() - cpu0;
+    let cpu1 = cpu_seconds();
+    let per_tx = |s: f64| s * 1e6 / n.max(1) as f64;
     println!(
-        "native tokio-postgres: {clients} clients, {n} tx, {:.1} tps, {:.2} µs CPU/tx",
+        "native tokio-postgres ({} I/O): {clients} clients, {n} tx, {:.1} tps, \
+         {:.2}+{:.2} µs user+system CPU/tx",
+        if local_io { "local" } else { "runtime" },
         n as f64 / elapsed,
-        cpu * 1e6 / n as f64
+        per_tx(cpu1.0 - cpu0.0),
+        per_tx(cpu1.1 - cpu0.1)
     );
 }
