@@ -210,9 +210,17 @@ fn rate_mode_charges_a_stall_to_every_step_scheduled_during_it() {
     // The server statistics saw the workers wait on the lock, sampling
     // four times a second over the six-second run.
     let waiting = report["pg_stats"]["locks"]["waiting_max"].as_i64().unwrap();
-    assert!(waiting >= 1, "locks {}; {seen}", report["pg_stats"]["locks"]);
+    assert!(
+        waiting >= 1,
+        "locks {}; {seen}",
+        report["pg_stats"]["locks"]
+    );
     let samples = report["pg_stats"]["locks"]["samples"].as_u64().unwrap();
-    assert!(samples >= 16, "locks {}; {seen}", report["pg_stats"]["locks"]);
+    assert!(
+        samples >= 16,
+        "locks {}; {seen}",
+        report["pg_stats"]["locks"]
+    );
     // And the stall is visible in the time series.
     let worst = rows(&report)
         .iter()

@@ -229,6 +229,7 @@ fn the_same_seed_repeats_the_same_work() {
 #[test]
 fn warmup_steps_are_not_counted() {
     let db = fresh_db("wl_warmup");
+    query("wl_warmup", "CREATE EXTENSION pg_stat_statements");
     let probe = guest("test-probe");
     let (_, report) = run_json(&[
         "run",
@@ -240,14 +241,14 @@ fn warmup_steps_are_not_counted() {
         "--param",
         "sleep_ms=10",
         "--warmup",
-        "1s",
+        "3s",
         "-d",
         "1s",
         "--db",
         &db,
     ]);
     // One worker sleeping 10 ms per step does at most ~100 steps a second;
-    // counting the warmup would double that.
+    // counting the warmup would quadruple that.
     let n = u64_at(&report, "/summary/transactions");
     assert!(
         (50..=105).contains(&n),
@@ -257,6 +258,28 @@ fn warmup_steps_are_not_counted() {
     assert!((0.99..1.2).contains(&elapsed), "elapsed {elapsed}");
     let p50 = f64_at(&report, "/latency_ms/p50");
     assert!((10.0..15.0).contains(&p50), "p50 {p50}");
+    // So do the server's statistics. pg_stat_statements counts a call as
+    // it ends, so the window holds the measured steps' calls, give or take
+    // the one step running as the window opened (the opening snapshot takes
+    // a millisecond or two).
+    let calls: u64 = report["pg_stats"]["pg_stat_statements"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pg_stat_statements: {}", report["pg_stats"]))
+        .iter()
+        .filter(|s| s["query"].as_str().unwrap().contains("pg_sleep"))
+        .map(|s| s["calls"].as_u64().unwrap())
+        .sum();
+    assert!(
+        (n - 1..=n + 1).contains(&calls),
+        "{calls} calls for {n} steps: {}",
+        report["pg_stats"]
+    );
+    // Each step commits once; the closing snapshot waits for the run's
+    // backends to exit (publishing their last counters), so none is lost.
+    // (PostgreSQL publishes a busy backend's counters only every second or
+    // few, so the opening edge of this one is blurred.)
+    let commits = u64_at(&report, "/pg_stats/database/xact_commit");
+    assert!(commits >= n, "{commits} commits for {n} steps");
     // Workload counters exclude the warmup too, and summarize sees them.
     assert_eq!(u64_at(&report, "/workload/counters/steps"), n);
     let per_s = f64_at(&report, "/workload/figures/counted-steps-per-s/value");

@@ -239,8 +239,8 @@ pub struct RunArgs {
     /// Scale factor (default: the workload's own).
     #[arg(short = 's', long, value_name = "N")]
     pub scale: Option<u32>,
-    /// Database URL or connection string; without it, PG* variables, then
-    /// the config file, then a throwaway local server.
+    /// Database URL or connection string; without it, the config file's
+    /// `database:`, then PG* variables, then a throwaway local server.
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
     /// Create and load the workload's tables unless they are already loaded
@@ -310,7 +310,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub hdr_log: Option<PathBuf>,
     /// persistent (pooled connections), transient (a new connection per
-    /// step, like pgbench -C) or mixed (half and half).
+    /// step, like pgbench -C) or mixed (odd-numbered workers transient).
     #[arg(long, value_name = "MODE")]
     pub connection_mode: Option<String>,
     /// Runtime threads (default: CPU cores).
@@ -327,8 +327,8 @@ pub struct RunArgs {
     /// CPU time one step may spend in the plugin (default 10s).
     #[arg(long, value_name = "DURATION")]
     pub step_cpu_limit: Option<String>,
-    /// CPU time one setup, load, init or cleanup call may spend in the
-    /// plugin (default 1h).
+    /// CPU time one setup, load, init, summarize or cleanup call may spend
+    /// in the plugin (default 1h).
     #[arg(long, value_name = "DURATION")]
     pub setup_cpu_limit: Option<String>,
     /// Linear memory per plugin instance, in MiB (default 256).

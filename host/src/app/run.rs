@@ -190,20 +190,32 @@ fn run_one(
         None => None,
     };
     // Statistics are read on the operator's connection, which can see the
-    // whole database (a tenant's role cannot), from after setup to the end.
-    let mut watch = None;
+    // whole database (a tenant's role cannot), over the measured window:
+    // from the end of warmup until the workers stop.
+    let watch = std::cell::RefCell::new(None::<super::stats::StatsWatch>);
+    let pg_stats = std::cell::RefCell::new(None);
     let result = runner::execute(
         &p.spec,
         stop,
-        &mut || watch = super::stats::StatsWatch::start(db),
-        &mut |i, at, st| sink.interval(i, at, st),
+        runner::PhaseHooks {
+            before_workers: &mut || *watch.borrow_mut() = super::stats::StatsWatch::connect(db),
+            window_open: &mut || {
+                if let Some(w) = watch.borrow_mut().as_mut() {
+                    w.open();
+                }
+            },
+            after_workers: &mut || {
+                *pg_stats.borrow_mut() = watch.borrow_mut().take().and_then(|w| w.finish());
+            },
+            on_interval: &mut |i, at, st| sink.interval(i, at, st),
+        },
     );
     let mut warnings = Vec::new();
     let time_series = sink.finish(result.elapsed).unwrap_or_else(|e| {
         warnings.push(format!("{e:#}"));
         Vec::new()
     });
-    let pg_stats = watch.and_then(|w| w.finish());
+    let pg_stats = pg_stats.into_inner();
     drop(metrics_server);
     let report = assemble::report(
         p,
@@ -300,27 +312,56 @@ fn run_mix(
     database: &DatabaseSection,
 ) -> Outcome {
     let line = StartLine::new(prepared.len());
-    // Started by the first workload past the start line.
+    // Connected by the first workload past setup, opened with the first
+    // measurement window, finished when the last workload's workers stop
+    // (or after all, if some never start).
     let watch = std::sync::Mutex::new(None::<Option<super::stats::StatsWatch>>);
+    let running = std::sync::atomic::AtomicUsize::new(prepared.len());
+    let finished = std::sync::Mutex::new(None::<Option<crate::pg::stats::PgStats>>);
+    let finish_watch = || {
+        let w = watch
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .flatten();
+        *finished
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(w.and_then(|w| w.finish()));
+    };
     let results: Vec<(RunResult, Vec<report::series::IntervalRow>)> = std::thread::scope(|s| {
         let handles: Vec<_> = prepared
             .iter()
             .map(|p| {
-                let (line, watch) = (&line, &watch);
+                let (line, watch, running, finish_watch) = (&line, &watch, &running, &finish_watch);
                 s.spawn(move || {
                     let mut sink = IntervalSink::rows_only(cfg);
                     let mut ticket = Ticket { line, used: false };
                     let result = runner::execute(
                         &p.spec,
                         stop,
-                        &mut || {
-                            ticket.arrive();
-                            watch
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .get_or_insert_with(|| super::stats::StatsWatch::start(db));
+                        runner::PhaseHooks {
+                            before_workers: &mut || {
+                                watch
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                    .get_or_insert_with(|| super::stats::StatsWatch::connect(db));
+                                ticket.arrive();
+                            },
+                            window_open: &mut || {
+                                let mut w = watch
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                                if let Some(Some(w)) = w.as_mut() {
+                                    w.open();
+                                }
+                            },
+                            after_workers: &mut || {
+                                if running.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+                                    finish_watch();
+                                }
+                            },
+                            on_interval: &mut |i, at, st| sink.interval(i, at, st),
                         },
-                        &mut |i, at, st| sink.interval(i, at, st),
                     );
                     drop(ticket);
                     let rows = sink.finish(result.elapsed).unwrap_or_default();
@@ -340,11 +381,19 @@ fn run_mix(
             })
             .collect()
     });
-    let watch = watch
+    // A workload that failed before starting its workers never counted
+    // down: the watch is finished here then.
+    if finished
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .is_none()
+    {
+        finish_watch();
+    }
+    let pg_stats = finished
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .flatten();
-    let pg_stats = watch.and_then(|w| w.finish());
     let mut runs = Vec::new();
     let mut statuses = Vec::new();
     for (p, (result, rows)) in prepared.iter().zip(results) {

@@ -1,6 +1,6 @@
-//! PostgreSQL statistics around a run: a snapshot before, lock waits
-//! sampled every 250 ms on a thread of their own (a lock held for under a
-//! second still shows), a snapshot after.
+//! PostgreSQL statistics over a run's measurement window: a snapshot as it
+//! opens, lock waits sampled every 250 ms on a thread of their own (a lock
+//! held for under a second still shows), a snapshot once the workers stop.
 
 use crate::pg::stats::{self, LockWaits, PgStats, Snapshot};
 use std::time::Duration;
@@ -12,9 +12,13 @@ const LOCK_SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// A run being watched.
 pub struct StatsWatch {
     db: tokio_postgres::Config,
-    before: Snapshot,
+    rt: tokio::runtime::Runtime,
+    /// Connected ahead of the window, so opening it costs only the
+    /// snapshot's queries and its edge falls within a few milliseconds.
+    client: tokio_postgres::Client,
+    before: Option<Snapshot>,
     /// Set when the run is over; wakes the sampler out of its sleep, so
-    /// finishing does not wait for the rest of a sampling second.
+    /// finishing does not wait for the rest of a sampling period.
     stop: watch::Sender<bool>,
     sampler: Option<std::thread::JoinHandle<LockWaits>>,
 }
@@ -35,14 +39,41 @@ async fn connect(db: &tokio_postgres::Config) -> Option<tokio_postgres::Client> 
 }
 
 impl StatsWatch {
-    /// Takes the first snapshot and starts sampling; `None` if the
-    /// database cannot be reached for statistics (the run goes on).
-    pub fn start(db: &tokio_postgres::Config) -> Option<StatsWatch> {
+    /// Connects for statistics ahead of the measurement window; `None` if
+    /// the database cannot be reached for them (the run goes on).
+    pub fn connect(db: &tokio_postgres::Config) -> Option<StatsWatch> {
         let rt = runtime()?;
-        let before = rt.block_on(async { Some(stats::snapshot(&connect(db).await?).await) })?;
-        let (stop, mut stopped) = watch::channel(false);
-        let sampler_db = db.clone();
-        let sampler = std::thread::Builder::new()
+        let client = rt.block_on(connect(db))?;
+        let (stop, _) = watch::channel(false);
+        Some(StatsWatch {
+            db: db.clone(),
+            rt,
+            client,
+            before: None,
+            stop,
+            sampler: None,
+        })
+    }
+
+    /// The window opens: takes the first snapshot and starts sampling lock
+    /// waits. Later calls do nothing.
+    pub fn open(&mut self) {
+        if self.before.is_some() {
+            return;
+        }
+        let mut before = self.rt.block_on(stats::snapshot(&self.client));
+        if !before.reached_server() {
+            // The early connection was lost while waiting (a server-side
+            // idle timeout, say): one more try on a new one.
+            if let Some(client) = self.rt.block_on(connect(&self.db)) {
+                before = self.rt.block_on(stats::snapshot(&client));
+                self.client = client;
+            }
+        }
+        self.before = Some(before);
+        let mut stopped = self.stop.subscribe();
+        let sampler_db = self.db.clone();
+        self.sampler = std::thread::Builder::new()
             .name("stormdb-pg-stats".into())
             .spawn(move || {
                 let mut waits = LockWaits::default();
@@ -66,21 +97,20 @@ impl StatsWatch {
                 waits
             })
             .ok();
-        Some(StatsWatch {
-            db: db.clone(),
-            before,
-            stop,
-            sampler,
-        })
     }
 
-    /// Takes the second snapshot and returns the deltas.
+    /// Takes the second snapshot and returns the deltas; `None` if the
+    /// window never opened.
     pub fn finish(self) -> Option<PgStats> {
         let _ = self.stop.send(true);
         let locks = self.sampler.and_then(|h| h.join().ok()).unwrap_or_default();
-        let rt = runtime()?;
-        let after =
-            rt.block_on(async { Some(stats::snapshot(&connect(&self.db).await?).await) })?;
-        Some(stats::delta(&self.before, &after, locks))
+        let before = self.before?;
+        // A fresh connection: the early one has sat idle through the run.
+        let after = self.rt.block_on(async {
+            let client = connect(&self.db).await?;
+            stats::wait_for_run_backends(&client).await;
+            Some(stats::snapshot(&client).await)
+        })?;
+        Some(stats::delta(&before, &after, locks))
     }
 }

@@ -21,7 +21,8 @@ pub enum ErrorKind {
     Denied,
     /// A host limit was hit.
     Limit,
-    /// The plugin trapped (panic, memory limit, CPU deadline).
+    /// The plugin trapped (panic, memory limit; a CPU deadline counts as
+    /// `Timeout`).
     Trap,
     /// Any other database error.
     Database,

@@ -77,14 +77,18 @@ impl LatencyHistogram {
     }
 
     /// Counts per bucket on a log scale (about four buckets per doubling),
-    /// as `(upper bound in ms, count)`, empty buckets left out.
+    /// as `(upper bound in ms, count)`, empty buckets left out. Every
+    /// sample is in exactly one bucket, and at most its bound.
     pub fn distribution(&self) -> Vec<(f64, u64)> {
         let mut out = Vec::new();
         if self.h.is_empty() {
             return out;
         }
+        // Bounds end where a histogram cell ends: `count_between` counts
+        // whole cells, and above 2048 µs a cell is wider than 1 µs, so a
+        // bound inside a cell would count that cell in two buckets.
         let mut lo = 0u64;
-        let mut hi = 1u64;
+        let mut hi = self.h.highest_equivalent(1);
         let max = self.h.max();
         while lo <= max {
             let n = self.h.count_between(lo, hi);
@@ -92,10 +96,8 @@ impl LatencyHistogram {
                 out.push((ms(hi), n));
             }
             lo = hi + 1;
-            hi = ((hi as f64) * 1.189_207).ceil() as u64;
-            if hi <= lo {
-                hi = lo;
-            }
+            let next = ((hi as f64) * 1.189_207).ceil() as u64;
+            hi = self.h.highest_equivalent(next.max(lo));
         }
         out
     }
@@ -181,6 +183,36 @@ mod tests {
         assert!((s.max - 100.0).abs() < 0.1, "{s:?}");
         // Averaging the two histograms' p99s (1 and 100) would say 50.5.
         assert!((s.p99 - 1.0).abs() < 0.01, "{s:?}");
+    }
+
+    #[test]
+    fn distribution_puts_each_sample_in_one_bucket_under_its_bound() {
+        let mut h = LatencyHistogram::new();
+        // 2720 and 2721 µs share a cell; so do many neighbours further up.
+        let mut values = vec![1, 2, 3, 2047, 2048, 2720, 2721, 3848, 4577, 5444, 7701];
+        let mut v = 10u64;
+        while v < 50_000_000 {
+            values.push(v);
+            v = v * 13 / 10 + 1;
+        }
+        for &us in &values {
+            h.record(Duration::from_micros(us));
+        }
+        let d = h.distribution();
+        let total: u64 = d.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, values.len() as u64, "{d:?}");
+        // Bounds rise, and each sample is at most its bucket's bound: the
+        // cumulative count up to a bound covers every sample below it.
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0), "{d:?}");
+        for &us in &values {
+            let below: u64 = d
+                .iter()
+                .filter(|(le, _)| *le * 1000.0 >= us as f64)
+                .map(|(_, n)| n)
+                .sum();
+            let above = values.iter().filter(|&&x| x >= us).count() as u64;
+            assert!(below >= above, "{us} µs: {d:?}");
+        }
     }
 
     #[test]

@@ -26,8 +26,8 @@ const PORT: u16 = 5432;
 pub enum LaunchError {
     /// No `initdb`/`postgres` binaries were found.
     #[error(
-        "no PostgreSQL server binaries found (looked for initdb and postgres on PATH and in \
-         /usr/lib/postgresql/*/bin). Install them (Debian/Ubuntu: `apt-get install postgresql`) \
+        "no PostgreSQL server binaries found (looked for initdb and postgres in $STORMDB_PG_BIN \
+         when it is set, else on PATH and in /usr/lib/postgresql/*/bin). Install them (Debian/Ubuntu: `apt-get install postgresql`) \
          or point StormDB at a server with --db postgres://user@host/dbname"
     )]
     NoBinaries,
@@ -73,8 +73,9 @@ fn failed(what: &str, e: impl std::fmt::Display) -> LaunchError {
     LaunchError::Failed(format!("{what}: {e}"))
 }
 
-/// The directory holding `initdb` and `postgres`: `$STORMDB_PG_BIN`, then
-/// PATH, then the newest `/usr/lib/postgresql/N/bin`.
+/// The directory holding `initdb` and `postgres`: `$STORMDB_PG_BIN` when it
+/// is set (and then only there: an explicit choice is not second-guessed),
+/// else PATH, else the newest `/usr/lib/postgresql/N/bin`.
 pub fn find_bin_dir() -> Option<PathBuf> {
     let has_both = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
     if let Some(dir) = std::env::var_os("STORMDB_PG_BIN").map(PathBuf::from) {

@@ -152,6 +152,14 @@ pub struct Snapshot {
     notes: Vec<String>,
 }
 
+impl Snapshot {
+    /// False when not even the server's version could be read: the
+    /// connection is unusable.
+    pub fn reached_server(&self) -> bool {
+        self.version != 0
+    }
+}
+
 async fn numbers(
     client: &Client,
     sql: &str,
@@ -396,4 +404,23 @@ pub async fn waiting_locks(client: &Client) -> Option<i64> {
         .await
         .ok()
         .map(|r| r.get(0))
+}
+
+/// Waits (at most a second) until no other client backend of this database
+/// with this connection's application name is left: the run's connections
+/// are closed by now, and a backend publishes its last counters as it
+/// exits, so the closing snapshot then counts all of its work.
+pub async fn wait_for_run_backends(client: &Client) {
+    const SQL: &str = "SELECT count(*) FROM pg_stat_activity \
+                       WHERE datname = current_database() \
+                       AND application_name = current_setting('application_name') \
+                       AND backend_type = 'client backend' AND pid <> pg_backend_pid()";
+    for _ in 0..40 {
+        match client.query_one(SQL, &[]).await {
+            Ok(row) if row.get::<_, i64>(0) > 0 => {
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            _ => return,
+        }
+    }
 }

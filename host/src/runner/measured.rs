@@ -49,6 +49,7 @@ enum Go {
 pub(super) fn run_workers(
     spec: &RunSpec,
     stop: &StopSignal,
+    window_open: &mut dyn FnMut(),
     on_interval: &mut dyn FnMut(u64, SystemTime, &IntervalStats),
 ) -> Result<PhaseOutput, String> {
     let shards = spec.shards();
@@ -97,6 +98,11 @@ pub(super) fn run_workers(
             }
         }
         let window = if failure.is_none() && !stop.stop_requested() {
+            if spec.warmup.is_zero() {
+                // Before the clock starts, so what the hook takes is not
+                // part of the measured time.
+                window_open();
+            }
             let start = Instant::now();
             let measure_from = start + spec.warmup;
             let deadline = match spec.stop_after {
@@ -145,6 +151,7 @@ pub(super) fn run_workers(
             }
         };
         if let Some(w) = window {
+            let mut open = (!spec.warmup.is_zero()).then_some(window_open);
             progress_loop(
                 spec,
                 &handles,
@@ -153,6 +160,7 @@ pub(super) fn run_workers(
                 &iv_rx,
                 &mut collector,
                 &mut emit,
+                &mut open,
             );
         }
 
@@ -198,7 +206,9 @@ pub(super) fn run_workers(
     })
 }
 
-/// Prints `progress: ...` lines, pgbench-style, until every shard is done.
+/// Prints `progress: ...` lines, pgbench-style, until every shard is done;
+/// calls `window_open` (once) when warmup ends.
+#[allow(clippy::too_many_arguments)]
 fn progress_loop<T>(
     spec: &RunSpec,
     handles: &[std::thread::ScopedJoinHandle<'_, T>],
@@ -207,14 +217,30 @@ fn progress_loop<T>(
     intervals: &mpsc::Receiver<ShardMsg>,
     collector: &mut Collector,
     emit: &mut dyn FnMut(u64, &IntervalStats),
+    window_open: &mut Option<&mut dyn FnMut()>,
 ) {
     let mut next = spec.progress.map(|p| window.measure_from + p);
     let (mut prev_done, mut prev_lat) = (0u64, 0u64);
     let mut prev_at = window.measure_from;
     while !handles.iter().all(|h| h.is_finished()) {
+        if window_open.is_some()
+            && Instant::now() >= window.measure_from
+            && let Some(open) = window_open.take()
+        {
+            open();
+        }
+        // Wake at the end of warmup, not up to a tick after it.
+        let mut wait = Duration::from_millis(20);
+        if window_open.is_some() {
+            wait = wait.min(
+                window
+                    .measure_from
+                    .saturating_duration_since(Instant::now()),
+            );
+        }
         // Completed intervals leave the shards as they close, so they are
         // merged and written out while the run goes on.
-        if let Ok(msg) = intervals.recv_timeout(Duration::from_millis(20)) {
+        if let Ok(msg) = intervals.recv_timeout(wait) {
             for (i, st) in collector.add(msg) {
                 emit(i, &st);
             }

@@ -190,13 +190,28 @@ pub fn setup_only(spec: &RunSpec, stop: &StopSignal) -> Result<SetupReport, Stri
     setup::run(spec, stop)
 }
 
+/// What the caller does at the edges of the measured phase.
+pub struct PhaseHooks<'a> {
+    /// Setup is done and the workers' instances are about to start.
+    pub before_workers: &'a mut dyn FnMut(),
+    /// The measurement window opens: warmup is over (or there is none).
+    /// Not called when the run ends before that.
+    pub window_open: &'a mut dyn FnMut(),
+    /// The workers have stopped, successfully or not; `summarize` and
+    /// cleanup have not run yet. Called whenever the workers were started.
+    pub after_workers: &'a mut dyn FnMut(),
+    /// A completed interval of the time series.
+    pub on_interval: &'a mut dyn FnMut(u64, SystemTime, &IntervalStats),
+}
+
 /// Runs setup (if asked), the measured run and cleanup (if asked).
-pub fn execute(
-    spec: &RunSpec,
-    stop: &StopSignal,
-    before_workers: &mut dyn FnMut(),
-    on_interval: &mut dyn FnMut(u64, SystemTime, &IntervalStats),
-) -> RunResult {
+pub fn execute(spec: &RunSpec, stop: &StopSignal, hooks: PhaseHooks<'_>) -> RunResult {
+    let PhaseHooks {
+        before_workers,
+        window_open,
+        after_workers,
+        on_interval,
+    } = hooks;
     let mut result = RunResult::empty(RunStatus::Completed, spec.shards());
     if spec.setup != SetupMode::None {
         match setup::run(spec, stop) {
@@ -216,7 +231,9 @@ pub fn execute(
         return result;
     }
     before_workers();
-    match measured::run_workers(spec, stop, on_interval) {
+    let outcome = measured::run_workers(spec, stop, window_open, on_interval);
+    after_workers();
+    match outcome {
         Ok(out) => {
             result.recorder = out.recorder;
             result.elapsed = out.elapsed;
