@@ -93,3 +93,87 @@ fn unsigned_plugin_files_need_the_flag() {
     let err = run_fail(&["run", "--plugin", guest("test-probe").to_str().unwrap()]);
     assert!(one_line_error(&err).contains("--allow-unsigned"), "{err}");
 }
+
+#[test]
+fn a_run_failing_part_way_still_reports_what_it_measured() {
+    use std::time::{Duration, Instant};
+    let db = fresh_db("err_partial");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let child = stormdb()
+        .args([
+            "run",
+            "-w",
+            "pgbench",
+            "--mode",
+            "select-only",
+            "--setup",
+            "--workers",
+            "1",
+            "-d",
+            "60s",
+            "--step-timeout",
+            "1s",
+            "--db",
+            &db,
+            "--json-out",
+        ])
+        .arg(&json)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while scalar(
+        "err_partial",
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT abalance%'",
+    ) == "0"
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Block the worker's table, then close the database to new
+    // connections: the step times out, its connection is discarded, and
+    // the replacement instance cannot connect to initialise.
+    let locker = std::thread::spawn(|| {
+        query(
+            "err_partial",
+            "BEGIN; LOCK TABLE pgbench_accounts IN ACCESS EXCLUSIVE MODE; \
+             SELECT pg_sleep(4); COMMIT",
+        )
+    });
+    while scalar(
+        "postgres",
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE d.datname = 'err_partial' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+    ) == "0"
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "never locked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    query(
+        "postgres",
+        "ALTER DATABASE err_partial ALLOW_CONNECTIONS false",
+    );
+    let out = child.wait_with_output().unwrap();
+    query(
+        "postgres",
+        "ALTER DATABASE err_partial ALLOW_CONNECTIONS true",
+    );
+    locker.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(one_line_error(&stderr).contains("init failed"), "{stderr}");
+    // The report is written, marked failed, with what ran before.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["status"], "failed", "{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains("init failed"),
+        "{}",
+        report["error"]
+    );
+    assert!(u64_at(&report, "/summary/transactions") > 0, "{report}");
+    assert!(f64_at(&report, "/summary/elapsed_s") > 0.4, "{report}");
+}

@@ -288,6 +288,54 @@ fn warmup_steps_are_not_counted() {
 }
 
 #[test]
+fn think_time_paces_warmup_and_idle_time_counts_in_the_window() {
+    let db = fresh_db("wl_think");
+    query("wl_think", "CREATE EXTENSION pg_stat_statements");
+    query("wl_think", "SELECT pg_stat_statements_reset()");
+    let probe = guest("test-probe");
+    let (_, report) = run_json(&[
+        "run",
+        "--plugin",
+        probe.to_str().unwrap(),
+        "--allow-unsigned",
+        "--mode",
+        "sleep",
+        "--param",
+        "sleep_ms=5",
+        "--think-time",
+        "450ms",
+        "--warmup",
+        "1s",
+        "-d",
+        "2s",
+        "--db",
+        &db,
+    ]);
+    // Steps start about every 455 ms: 5 in the 2 s window, the last one
+    // ending ~1.8 s in. The window still lasts 2 s: the idle time after it
+    // is part of the run, or the rate would be overstated by ~10%.
+    let n = u64_at(&report, "/summary/transactions");
+    assert!((4..=5).contains(&n), "{n} steps: {report}");
+    let elapsed = f64_at(&report, "/summary/elapsed_s");
+    assert!((1.99..2.3).contains(&elapsed), "elapsed {elapsed}");
+    let tps = f64_at(&report, "/summary/tps");
+    assert!((n as f64 / tps - elapsed).abs() < 0.01, "tps {tps}");
+    let rows = report["time_series"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{}", report["time_series"]);
+    // Warmup paced the same way: about 3 steps in its second, not hundreds.
+    let calls: i64 = scalar(
+        "wl_think",
+        "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE '%pg_sleep%'",
+    )
+    .parse()
+    .unwrap();
+    assert!(
+        calls <= n as i64 + 4,
+        "{calls} calls on the server for {n} measured steps"
+    );
+}
+
+#[test]
 fn config_file_supplies_the_run() {
     let db = fresh_db("wl_config");
     let dir = tempfile::tempdir().unwrap();

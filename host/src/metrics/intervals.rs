@@ -170,7 +170,9 @@ impl Intervals {
         if s.late {
             iv.late += 1;
         }
-        if let Some(lag) = s.lag {
+        // pgbench's aggregate log sums lag over the transactions it counts,
+        // the successful ones.
+        if let Some(lag) = s.lag.filter(|_| s.ok) {
             iv.lag.record(lag);
             let u = us(lag);
             iv.lag_sum_us += u128::from(u);

@@ -29,12 +29,17 @@ pub(super) struct PhaseOutput {
     pub elapsed: Duration,
     /// Plugin log lines dropped by the rate limit.
     pub dropped_log_lines: u64,
+    /// Why the run failed part-way, if it did; what was measured until
+    /// then is still above.
+    pub failure: Option<String>,
 }
 
 struct ShardOutput {
     recorder: Recorder,
     last_done: Option<Instant>,
     dropped_log_lines: u64,
+    /// A worker that ended in error (its instance could not be replaced).
+    error: Option<String>,
 }
 
 /// The start signal the main thread gives the shards.
@@ -137,17 +142,17 @@ pub(super) fn run_workers(
         // Intervals in which nothing completed (a stall, a held lock) are
         // still rows: a time series with holes would hide exactly the
         // moments a reader is looking for.
-        let mut next_index = 0u64;
+        let next_index = std::cell::Cell::new(0u64);
         let empty = IntervalStats::default();
         let mut emit = |i: u64, st: &IntervalStats| {
             if let Some(origin) = wall_origin {
                 let at_index = |k: u64| origin + width * u32::try_from(k).unwrap_or(u32::MAX);
-                while next_index < i {
-                    on_interval(next_index, at_index(next_index), &empty);
-                    next_index += 1;
+                while next_index.get() < i {
+                    on_interval(next_index.get(), at_index(next_index.get()), &empty);
+                    next_index.set(next_index.get() + 1);
                 }
                 on_interval(i, at_index(i), st);
-                next_index = next_index.max(i + 1);
+                next_index.set(next_index.get().max(i + 1));
             }
         };
         if let Some(w) = window {
@@ -173,6 +178,9 @@ pub(super) fn run_workers(
                     merged.merge(&out.recorder);
                     last = last.max(out.last_done);
                     dropped += out.dropped_log_lines;
+                    if let Some(e) = out.error {
+                        failure.get_or_insert(e);
+                    }
                 }
                 Ok(Err(e)) => {
                     failure.get_or_insert(e);
@@ -182,6 +190,7 @@ pub(super) fn run_workers(
                 }
             }
         }
+        let joined_at = Instant::now();
         // The shards are done: their last intervals are all in the channel.
         while let Ok(msg) = iv_rx.try_recv() {
             for (i, st) in collector.add(msg) {
@@ -191,19 +200,60 @@ pub(super) fn run_workers(
         for (i, st) in collector.finish() {
             emit(i, &st);
         }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let elapsed = match (window, last) {
-            (Some(w), Some(l)) => l.saturating_duration_since(w.measure_from),
-            _ => Duration::ZERO,
+        let Some(w) = window else {
+            // Nothing was measured: the shards failed to start, or the run
+            // was stopped before it began.
+            return match failure {
+                Some(e) => Err(e),
+                None => Ok(PhaseOutput {
+                    recorder: merged,
+                    elapsed: Duration::ZERO,
+                    dropped_log_lines: dropped,
+                    failure: None,
+                }),
+            };
         };
+        let end = window_end(w, last, stop.stopped_at(), joined_at);
+        let elapsed = end.map_or(Duration::ZERO, |e| {
+            e.saturating_duration_since(w.measure_from)
+        });
+        // Intervals after the last completion (idle workers, a schedule
+        // gap) are still part of the window: rows without holes to its end.
+        if !elapsed.is_zero() {
+            let last_index =
+                u64::try_from(elapsed.as_nanos().saturating_sub(1) / width.as_nanos().max(1))
+                    .unwrap_or(u64::MAX);
+            if last_index >= next_index.get() {
+                emit(last_index, &empty);
+            }
+        }
         Ok(PhaseOutput {
             recorder: merged,
             elapsed,
             dropped_log_lines: dropped,
+            failure,
         })
     })
+}
+
+/// Where the measured window ends: at the last completion, but a duration
+/// run lasts at least until its deadline (or until it was stopped, or its
+/// workers ended, if earlier), so time the workers spent idle at the end
+/// (thinking, or waiting for a scheduled start) divides the throughput too.
+fn window_end(
+    w: Window,
+    last_done: Option<Instant>,
+    stopped_at: Option<Instant>,
+    workers_ended: Instant,
+) -> Option<Instant> {
+    let floor = w.deadline.map(|d| {
+        let cut = stopped_at.map_or(workers_ended, |s| s.min(workers_ended));
+        d.min(cut).max(w.measure_from)
+    });
+    match (last_done, floor) {
+        (Some(l), Some(f)) => Some(l.max(f)),
+        (l, f) => l.or(f),
+    }
 }
 
 /// Prints `progress: ...` lines, pgbench-style, until every shard is done;
@@ -376,6 +426,7 @@ fn run_shard(
                     recorder: Recorder::new(),
                     last_done: None,
                     dropped_log_lines: 0,
+                    error: None,
                 });
             }
         };
@@ -445,13 +496,13 @@ fn run_shard(
             shard: shard as usize,
             rest,
         });
-        if let Some(e) = first_error {
-            return Err(e);
-        }
+        // A worker's error fails the run, but what every worker measured
+        // until then is kept for the report.
         Ok(ShardOutput {
             recorder: recorder.take(),
             last_done,
             dropped_log_lines: dropped,
+            error: first_error,
         })
     })
 }

@@ -238,6 +238,11 @@ pub fn execute(spec: &RunSpec, stop: &StopSignal, hooks: PhaseHooks<'_>) -> RunR
             result.recorder = out.recorder;
             result.elapsed = out.elapsed;
             result.dropped_log_lines = out.dropped_log_lines;
+            if let Some(e) = out.failure {
+                // A partial run: its numbers are reported, marked failed.
+                result.status = RunStatus::Failed(e);
+                return result;
+            }
             if stop.stop_requested() {
                 result.status = RunStatus::Interrupted;
             }

@@ -45,8 +45,14 @@ impl Schedule {
             state: seed | 1,
         };
         // Workers start at different points of their first gap, not in a
-        // burst at the same instant.
-        let first = s.unit() * s.mean_gap;
+        // burst at the same instant. A Poisson process has no memory: its
+        // first arrival is as far off as any other (a uniform phase would
+        // add half an arrival per worker at the start).
+        let first = if poisson {
+            -s.unit().ln() * s.mean_gap
+        } else {
+            s.unit() * s.mean_gap
+        };
         s.next = start + Duration::from_secs_f64(first);
         s
     }

@@ -1,14 +1,17 @@
 //! Graceful stop: the first Ctrl-C (or SIGTERM) lets running steps finish
 //! and the report be written; a second one abandons the steps in flight.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 use tokio::sync::watch;
 
 /// Shared stop state, checked by every worker between steps.
 #[derive(Clone)]
 pub struct StopSignal {
     stop: Arc<AtomicBool>,
+    /// When the first stop (or abort) was requested.
+    stopped_at: Arc<OnceLock<Instant>>,
     /// 0 running, 1 stop requested, 2 abort requested.
     state_tx: Arc<watch::Sender<u8>>,
     state_rx: watch::Receiver<u8>,
@@ -26,6 +29,7 @@ impl StopSignal {
         let (tx, rx) = watch::channel(0);
         StopSignal {
             stop: Arc::new(AtomicBool::new(false)),
+            stopped_at: Arc::new(OnceLock::new()),
             state_tx: Arc::new(tx),
             state_rx: rx,
         }
@@ -33,6 +37,7 @@ impl StopSignal {
 
     /// Asks workers to stop after their current step.
     pub fn request_stop(&self) {
+        let _ = self.stopped_at.set(Instant::now());
         self.stop.store(true, Ordering::Relaxed);
         self.state_tx.send_if_modified(|s| {
             let changed = *s < 1;
@@ -43,6 +48,7 @@ impl StopSignal {
 
     /// Asks workers to abandon their current step too.
     pub fn request_abort(&self) {
+        let _ = self.stopped_at.set(Instant::now());
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.state_tx.send(2);
     }
@@ -50,6 +56,11 @@ impl StopSignal {
     /// True once a stop was requested.
     pub fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// When the first stop or abort was requested, if one was.
+    pub fn stopped_at(&self) -> Option<Instant> {
+        self.stopped_at.get().copied()
     }
 
     /// True once an abort was requested.

@@ -152,13 +152,15 @@ fn record(env: &WorkerEnv<'_>, id: u32, m: &Measured, result: &StepResult) -> Op
         rec.retried += 1;
         rec.retries += u64::from(m.retries);
     }
-    if let Some(lag) = m.lag {
+    let ok = matches!(result, Ok(c) if c.value.is_ok());
+    // Lag is over successful transactions, as in pgbench's report and
+    // aggregate log.
+    if let Some(lag) = m.lag.filter(|_| ok) {
         rec.lag.record(lag);
     }
     if m.late {
         rec.late += 1;
     }
-    let ok = matches!(result, Ok(c) if c.value.is_ok());
     env.intervals.borrow_mut().record(
         m.end,
         Sample {
@@ -230,6 +232,17 @@ async fn pause_until(stop: &StopSignal, until: Instant) -> bool {
     tokio::select! {
         _ = tokio::time::sleep_until(until.into()) => !stop.stop_requested(),
         _ = stop.stopped() => false,
+    }
+}
+
+/// The closed loop's think time after a step; false if the run was
+/// stopped meanwhile.
+async fn think(env: &WorkerEnv<'_>) -> bool {
+    match env.pacing {
+        Pacing::Closed { think } if !think.is_zero() => {
+            pause_until(env.stop, Instant::now() + think).await
+        }
+        _ => true,
     }
 }
 
@@ -337,6 +350,11 @@ pub async fn run(
                 dropped += inst.dropped_log_lines();
                 inst = start_instance(env, ctx).await?;
             }
+            // Warmup paces like the measured run, or the server would be
+            // warmed under a different load than the one measured.
+            if !think(env).await {
+                break;
+            }
             continue;
         }
         measured += 1;
@@ -352,11 +370,13 @@ pub async fn run(
                 rec.count(name, *delta);
             }
         }
+        // Like pgbench -L, only transactions that succeed count as late.
+        let ok = matches!(&result, Ok(c) if c.value.is_ok());
         let m = Measured {
             latency,
             lag,
             retries: tries - 1,
-            late: latency_limit.is_some_and(|l| latency > l),
+            late: ok && latency_limit.is_some_and(|l| latency > l),
             end,
         };
         if let Some(call_error) = record(env, id, &m, &result) {
@@ -364,10 +384,7 @@ pub async fn run(
             dropped += inst.dropped_log_lines();
             inst = start_instance(env, ctx).await?;
         }
-        if let Pacing::Closed { think } = env.pacing
-            && !think.is_zero()
-            && !pause_until(env.stop, Instant::now() + think).await
-        {
+        if !think(env).await {
             break;
         }
     }
