@@ -321,6 +321,15 @@ impl RunConfig {
             }
             None => Duration::from_secs(1),
         };
+        let aggregate_log = args.aggregate_log.clone().or(file.aggregate_log.clone());
+        if aggregate_log.is_some() && interval.subsec_nanos() != 0 {
+            // pgbench's format starts each line with a whole Unix second:
+            // sub-second intervals would give lines the same timestamp.
+            return Err(ConfigError::Invalid(format!(
+                "--aggregate-log needs --interval in whole seconds (pgbench's format), not {}",
+                humantime::format_duration(interval)
+            )));
+        }
         let memory_mib = positive(
             "--memory-limit",
             args.memory_limit.or(file.memory_limit).unwrap_or(256),
@@ -343,7 +352,7 @@ impl RunConfig {
             json_out: args.json_out.clone().or(file.json_out.clone()),
             csv_out: args.csv_out.clone().or(file.csv_out.clone()),
             html_out: args.html_out.clone().or(file.html_out.clone()),
-            aggregate_log: args.aggregate_log.clone().or(file.aggregate_log.clone()),
+            aggregate_log,
             hdr_log: args.hdr_log.clone().or(file.hdr_log.clone()),
             metrics_addr: args.metrics_addr.clone().or(file.metrics_addr.clone()),
             pacing,
@@ -469,5 +478,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no workload"), "{err}");
+        let mut a = args();
+        a.aggregate_log = Some("agg.log".into());
+        a.interval = Some("500ms".into());
+        let err = RunConfig::resolve(&a, None, &no_env(), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--aggregate-log needs --interval in whole seconds"),
+            "{err}"
+        );
+        a.interval = Some("2s".into());
+        assert!(RunConfig::resolve(&a, None, &no_env(), 2).is_ok());
     }
 }
