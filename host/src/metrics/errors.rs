@@ -53,6 +53,10 @@ pub struct ErrorEntry {
     pub sample: String,
 }
 
+/// Distinct (kind, SQLSTATE) pairs kept; later ones are counted under
+/// SQLSTATE `?????`.
+const MAX_ERROR_KEYS: usize = 256;
+
 /// Errors by (kind, SQLSTATE).
 #[derive(Debug, Clone, Default)]
 pub struct ErrorTally {
@@ -62,7 +66,23 @@ pub struct ErrorTally {
 impl ErrorTally {
     /// Counts one error.
     pub fn add(&mut self, kind: ErrorKind, sqlstate: Option<&str>, message: &str) {
-        let key = (kind, sqlstate.unwrap_or("").to_string());
+        // The SQLSTATE may come from the plugin (a database error it built
+        // itself): only real-looking codes are keys, and only so many.
+        let state = match sqlstate {
+            Some(s)
+                if s.len() == 5
+                    && s.bytes()
+                        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) =>
+            {
+                s
+            }
+            Some(_) => "?????",
+            None => "",
+        };
+        let mut key = (kind, state.to_string());
+        if self.entries.len() >= MAX_ERROR_KEYS && !self.entries.contains_key(&key) {
+            key.1 = "?????".to_string();
+        }
         self.entries
             .entry(key)
             .and_modify(|e| e.count += 1)
@@ -116,5 +136,19 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].2.count, 2);
         assert_eq!(all[0].2.sample, "division by zero");
+    }
+
+    #[test]
+    fn invented_sqlstates_cannot_grow_the_tally() {
+        let mut t = ErrorTally::default();
+        t.add(ErrorKind::Database, Some(&"x".repeat(1 << 20)), "huge");
+        t.add(ErrorKind::Database, Some("22\u{1b}12"), "escape");
+        for i in 0..10_000 {
+            t.add(ErrorKind::Database, Some(&format!("{i:05}")), "invented");
+        }
+        assert!(t.iter().count() <= MAX_ERROR_KEYS + 1);
+        assert!(t.iter().all(|(_, s, _)| s.len() == 5));
+        let total: u64 = t.iter().map(|(_, _, e)| e.count).sum();
+        assert_eq!(total, 10_002);
     }
 }

@@ -20,6 +20,21 @@ use std::time::Duration;
 pub const MAX_OPERATIONS: usize = 256;
 /// The operation that collects names past [`MAX_OPERATIONS`].
 pub const OTHER_OPERATIONS: &str = "(other)";
+/// Longest operation or counter name kept, in bytes; longer ones are cut.
+pub const MAX_NAME_BYTES: usize = 128;
+
+/// `name` cut to [`MAX_NAME_BYTES`] at a character boundary: the plugin
+/// chooses names, and 256 of them could otherwise be any size.
+fn bounded(name: &str) -> &str {
+    if name.len() <= MAX_NAME_BYTES {
+        return name;
+    }
+    let mut cut = MAX_NAME_BYTES;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &name[..cut]
+}
 
 /// Statistics of one operation (the name a step returns).
 #[derive(Debug, Clone)]
@@ -138,6 +153,7 @@ impl Recorder {
     /// Adds to a workload-defined counter; past [`MAX_OPERATIONS`] names,
     /// new ones share [`OTHER_OPERATIONS`].
     pub fn count(&mut self, name: &str, delta: u64) {
+        let name = bounded(name);
         if let Some(v) = self.counters.get_mut(name) {
             *v = v.saturating_add(delta);
             return;
@@ -152,6 +168,7 @@ impl Recorder {
     }
 
     fn op(&mut self, name: &str) -> &mut OpStats {
+        let name = bounded(name);
         // Workloads have a handful of operations: comparing names beats
         // hashing one per step. The map takes over for plugins with many.
         let found = if self.ops.len() <= 16 {
@@ -291,6 +308,20 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_operation_names_are_cut() {
+        let mut r = Recorder::new();
+        let long = "é".repeat(1000);
+        r.success(0, &long, Duration::from_micros(10), false);
+        r.success(0, &long, Duration::from_micros(10), false);
+        r.count(&long, 3);
+        let (name, stats) = r.ops().next().unwrap();
+        assert!(name.len() <= MAX_NAME_BYTES && name.starts_with('é'));
+        assert_eq!(stats.count, 2);
+        assert_eq!(r.counters.values().sum::<u64>(), 3);
+        assert!(r.counters.keys().all(|k| k.len() <= MAX_NAME_BYTES));
+    }
 
     #[test]
     fn endless_operation_names_are_capped() {

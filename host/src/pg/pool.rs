@@ -14,6 +14,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio_postgres::{NoTls, Statement};
 
+/// Longest SQL text kept in a connection's statement cache (and in a
+/// session's classification cache); longer ones are prepared on each use,
+/// so a plugin sending huge distinct texts cannot fill memory with them.
+pub const MAX_CACHED_TEXT: usize = 16 << 10;
+
 /// What a cached statement is known by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StmtKey {
@@ -170,7 +175,11 @@ impl PooledConn {
         // Boxed: the miss path's future is large and rare, and would
         // otherwise be part of (and copied with) every call's future.
         let stmt = Box::pin(self.conn().client.prepare(sql)).await?;
-        if let Ok(mut map) = self.conn().statements.lock() {
+        let cacheable = match &key {
+            StmtKey::Text(t) => t.len() <= MAX_CACHED_TEXT,
+            StmtKey::Handle(_) => true,
+        };
+        if cacheable && let Ok(mut map) = self.conn().statements.lock() {
             if map.len() >= cap {
                 map.clear();
             }

@@ -7,9 +7,16 @@ fn ms(v: f64) -> String {
     format!("{v:.3}")
 }
 
-/// `text` on one line, cut to `max` characters.
+/// `text` on one line, cut to `max` characters. Much of what is printed
+/// comes from the plugin (operation names, figures, error messages): its
+/// control characters are blanked, so it cannot move the cursor, recolour
+/// the terminal or forge lines of the summary.
 fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let visible: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let flat: String = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
         flat
     } else {
@@ -59,7 +66,7 @@ pub fn render(r: &Report) -> String {
     let s = &r.summary;
     let _ = writeln!(w, "status: {}", r.status);
     if let Some(e) = &r.error {
-        let _ = writeln!(w, "error: {e}");
+        let _ = writeln!(w, "error: {}", one_line(e, 2000));
     }
     let _ = writeln!(
         w,
@@ -158,7 +165,7 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(
                 w,
                 "{:<20} {:>10} {:>8} {:>10.1} {:>9} {:>9} {:>9}",
-                name,
+                one_line(name, 128),
                 o.count,
                 o.errors,
                 o.tps,
@@ -193,7 +200,8 @@ pub fn render(r: &Report) -> String {
     if !r.workload.figures.is_empty() {
         let _ = writeln!(w, "workload figures:");
         for (name, f) in &r.workload.figures {
-            let check = match (f.ok, &f.expected) {
+            let expected = f.expected.as_deref().map(|e| one_line(e, 200));
+            let check = match (f.ok, &expected) {
                 (Some(true), Some(e)) => format!("  (ok, expected {e})"),
                 (Some(false), Some(e)) => format!("  (OUT OF RANGE, expected {e})"),
                 (_, Some(e)) => format!("  (expected {e})"),
@@ -202,9 +210,14 @@ pub fn render(r: &Report) -> String {
             let unit = if f.unit.is_empty() {
                 String::new()
             } else {
-                format!(" {}", f.unit)
+                format!(" {}", one_line(&f.unit, 40))
             };
-            let _ = writeln!(w, "  {name}: {}{unit}{check}", figure_value(f.value));
+            let _ = writeln!(
+                w,
+                "  {}: {}{unit}{check}",
+                one_line(name, 128),
+                figure_value(f.value)
+            );
         }
     }
     if !r.errors.is_empty() {
@@ -213,9 +226,15 @@ pub fn render(r: &Report) -> String {
             let state = e
                 .sqlstate
                 .as_deref()
-                .map(|s| format!(" {s}"))
+                .map(|s| format!(" {}", one_line(s, 5)))
                 .unwrap_or_default();
-            let _ = writeln!(w, "  {:?}{state}: {} (e.g. {})", e.kind, e.count, e.sample);
+            let _ = writeln!(
+                w,
+                "  {:?}{state}: {} (e.g. {})",
+                e.kind,
+                e.count,
+                one_line(&e.sample, 500)
+            );
         }
     }
     if s.replaced_instances > 0 {
@@ -226,7 +245,7 @@ pub fn render(r: &Report) -> String {
         );
     }
     for warning in &r.warnings {
-        let _ = writeln!(w, "WARNING: {warning}");
+        let _ = writeln!(w, "WARNING: {}", one_line(warning, 2000));
     }
     out
 }
@@ -243,7 +262,16 @@ fn figure_value(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::figure_value;
+    use super::{figure_value, one_line};
+
+    #[test]
+    fn plugin_text_cannot_forge_or_recolour_lines() {
+        let hostile = "op\n\x1b[2Kstatus: completed\r\x1b[31mred";
+        let shown = one_line(hostile, 200);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(!shown.contains('\n'));
+        assert_eq!(one_line(&"x".repeat(300), 10), "xxxxxxx...");
+    }
 
     #[test]
     fn whole_figures_print_without_decimals() {

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmtime::Engine;
 
 /// Epoch period.
@@ -84,69 +84,30 @@ impl EpochClock {
     }
 }
 
-/// CPU budget of one exported call: time the guest spent running wasm,
-/// measured at each epoch tick as the time since the later of the last
-/// tick and the last return from a host call (so time waiting for the
-/// database is not charged).
+/// CPU budget of one exported call: how much time the guest may run
+/// between its SQL calls (the session keeps that time; see
+/// `SqlSession::guest_time`), checked at each epoch tick.
 #[derive(Debug, Clone)]
 pub struct CpuBudget {
     limit: Duration,
-    used: Duration,
-    mark: Instant,
 }
 
 impl Default for CpuBudget {
     fn default() -> Self {
         CpuBudget {
             limit: Duration::MAX,
-            used: Duration::ZERO,
-            mark: Instant::now(),
         }
     }
 }
 
 impl CpuBudget {
-    /// A budget of `limit` for a call starting at `now`.
-    pub fn start(limit: Duration, now: Instant) -> Self {
-        CpuBudget {
-            limit,
-            used: Duration::ZERO,
-            mark: now,
-        }
+    /// A budget of `limit`.
+    pub fn new(limit: Duration) -> Self {
+        CpuBudget { limit }
     }
 
-    /// Called at each deadline hit, `now`, with the instant the guest last
-    /// came back from a host call; true while the call is within budget.
-    pub fn on_tick(&mut self, now: Instant, last_host_return: Option<Instant>) -> bool {
-        let since = match last_host_return {
-            Some(r) if r > self.mark => r,
-            _ => self.mark,
-        };
-        self.used += now.saturating_duration_since(since);
-        self.mark = now;
-        self.used <= self.limit
-    }
-
-    /// Time charged so far.
-    pub fn used(&self) -> Duration {
-        self.used
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_call_time_is_not_charged() {
-        let t0 = Instant::now();
-        let ms = |n| t0 + Duration::from_millis(n);
-        let mut b = CpuBudget::start(Duration::from_millis(30), t0);
-        assert!(b.on_tick(ms(10), None)); // ran 10 ms
-        // Waited in a host call from 12 to 50 ms, then ran to 55 ms.
-        assert!(b.on_tick(ms(55), Some(ms(50))));
-        assert_eq!(b.used(), Duration::from_millis(15));
-        assert!(b.on_tick(ms(65), Some(ms(50))));
-        assert!(!b.on_tick(ms(75), None)); // 35 ms > 30 ms
+    /// The most the guest may run in this call.
+    pub fn limit(&self) -> Duration {
+        self.limit
     }
 }

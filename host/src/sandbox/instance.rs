@@ -78,14 +78,12 @@ impl CallError {
 pub(super) fn install_deadline(store: &mut Store<HostState>) {
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
-        let now = std::time::Instant::now();
         let data = ctx.data_mut();
-        let last_return = data.sql.last_host_return();
-        let cpu = &mut data.cpu;
-        if cpu.on_tick(now, last_return) {
+        let used = data.sql.guest_time(std::time::Instant::now());
+        if used <= data.cpu.limit() {
             Ok(UpdateDeadline::Yield(1))
         } else {
-            Err(wasmtime::Error::new(CpuDeadline(cpu.used())))
+            Err(wasmtime::Error::new(CpuDeadline(used)))
         }
     });
 }
@@ -168,8 +166,8 @@ impl PluginInstance {
 
     fn prepare_at(&mut self, phase: CallPhase, limits: CallLimits, now: std::time::Instant) {
         let data = self.store.data_mut();
-        data.cpu = CpuBudget::start(limits.cpu, now);
-        data.sql.begin_call(phase);
+        data.cpu = CpuBudget::new(limits.cpu);
+        data.sql.begin_call(phase, now);
         data.counters.clear();
     }
 

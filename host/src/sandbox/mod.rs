@@ -5,6 +5,7 @@
 mod cache;
 mod epoch;
 mod instance;
+mod limits;
 mod state;
 mod stdio;
 
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, Store};
 
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -384,11 +385,8 @@ impl PluginRuntime {
         worker: Option<u32>,
     ) -> Result<PluginInstance, CallError> {
         let log = LogSink::new(self.name.clone(), worker, self.limits.log_lines_per_sec);
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.memory_bytes)
-            .table_elements(self.limits.table_elements)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits =
+            limits::InstanceLimiter::new(self.limits.memory_bytes, self.limits.table_elements);
         let mut store = Store::new(&self.engine, HostState::new(sql, log, limits));
         store.limiter(|s| &mut s.limits);
         instance::install_deadline(&mut store);

@@ -1,12 +1,12 @@
 //! What a wasm store holds for one plugin instance.
 
 use super::epoch::CpuBudget;
+use super::limits::InstanceLimiter;
 use super::stdio::PluginOutput;
 use crate::bindings::stormdb::workload::log::Level;
 use crate::capability::log::LogSink;
 use crate::capability::metrics::CounterSink;
 use crate::capability::sql::SqlSession;
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -20,14 +20,14 @@ pub struct HostState {
     pub log: LogSink,
     /// The metrics capability.
     pub counters: CounterSink,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: InstanceLimiter,
     pub(super) cpu: CpuBudget,
 }
 
 impl HostState {
     /// State for one instance: no environment, arguments, files or sockets;
     /// stdout and stderr go to `log`.
-    pub fn new(sql: SqlSession, log: LogSink, limits: StoreLimits) -> Self {
+    pub fn new(sql: SqlSession, log: LogSink, limits: InstanceLimiter) -> Self {
         // No preopened directories, no network of any kind: the filesystem
         // and socket interfaces some language runtimes import exist, but
         // every attempt to open something through them is refused.

@@ -57,7 +57,8 @@ pub use policy::{Capabilities, Phase as CallPhase};
 pub struct SqlLimits {
     /// Rows one result may hold.
     pub max_result_rows: u64,
-    /// Bytes of cell data one result may hold.
+    /// Bytes one result may take in the host: cell data plus the room each
+    /// row and value takes.
     pub max_result_bytes: u64,
     /// Prepared statements cached per connection; the cache starts over
     /// when a plugin sends more distinct statements than this.

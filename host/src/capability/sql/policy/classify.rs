@@ -70,8 +70,28 @@ fn forbidden_function(name: &str) -> bool {
         "dblink_connect",
         "dblink_connect_u",
     ];
+    // Large objects, by name: a prefix would also refuse tables called
+    // `lo_something` wherever a parenthesis follows them.
+    const LARGE_OBJECTS: &[&str] = &[
+        "lo_close",
+        "lo_creat",
+        "lo_create",
+        "lo_export",
+        "lo_from_bytea",
+        "lo_get",
+        "lo_import",
+        "lo_lseek",
+        "lo_lseek64",
+        "lo_open",
+        "lo_put",
+        "lo_tell",
+        "lo_tell64",
+        "lo_truncate",
+        "lo_truncate64",
+        "lo_unlink",
+    ];
     EXACT.contains(&name)
-        || name.starts_with("lo_")
+        || LARGE_OBJECTS.contains(&name)
         || name.starts_with("pg_ls_")
         || name.starts_with("dblink")
         || name.starts_with("pg_replication_origin")
@@ -92,6 +112,11 @@ fn protected_setting(name: &str) -> bool {
             | "transaction_read_only"
             | "session_replication_role"
             | "row_security"
+            // These change how PostgreSQL reads the text the policy has
+            // already parsed (backslashes in strings, bytes of characters).
+            | "standard_conforming_strings"
+            | "backslash_quote"
+            | "client_encoding"
     )
 }
 
@@ -125,6 +150,48 @@ fn forbidden_prefix(sql: &str) -> Option<&'static str> {
     }
 }
 
+/// Refuses text the parser and PostgreSQL could read differently, and
+/// forbidden functions called anywhere: every name directly followed by a
+/// parenthesis, whatever the AST node (`FROM LATERAL f()`, `ROWS FROM`).
+fn check_tokens(sql: &str) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    let dialect = PostgreSqlDialect {};
+    // The parser reports tokenizer errors itself; this check only looks.
+    let tokens = Tokenizer::new(&dialect, sql).tokenize().ok()?;
+    let mut words = tokens
+        .iter()
+        .filter(|t| {
+            !matches!(
+                t,
+                Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab)
+            )
+        })
+        .peekable();
+    while let Some(t) = words.next() {
+        let next = words.peek();
+        if let Token::Word(w) = t {
+            // U&"..." and U&'...': PostgreSQL decodes the escapes, the
+            // parser sees `U & "..."`.
+            if w.quote_style.is_none()
+                && w.value.eq_ignore_ascii_case("u")
+                && matches!(next, Some(Token::Ampersand))
+            {
+                return Some(
+                    "Unicode-escaped names and strings (U&...) are not allowed".to_string(),
+                );
+            }
+            if matches!(next, Some(Token::LParen)) && forbidden_function(&w.value.to_lowercase()) {
+                return Some(format!(
+                    "calling {}() is not allowed (server files, large objects, settings and \
+                     other backends are off limits)",
+                    w.value.to_lowercase()
+                ));
+            }
+        }
+    }
+    None
+}
+
 fn check_functions(stmt: &Statement) -> Option<String> {
     let mut found = None;
     let _ = visit_expressions(stmt, |e| {
@@ -151,6 +218,14 @@ fn check_functions(stmt: &Statement) -> Option<String> {
     found.map(|f| format!("calling {f}() is not allowed (server files, large objects, settings and other backends are off limits)"))
 }
 
+/// `Some(temporary)` when the query is `SELECT ... INTO`.
+fn select_into(q: &sqlparser::ast::Query) -> Option<bool> {
+    match q.body.as_ref() {
+        sqlparser::ast::SetExpr::Select(s) => s.into.as_ref().map(|i| i.temporary),
+        _ => None,
+    }
+}
+
 fn has_nested_write(stmt: &Statement) -> bool {
     let mut write = false;
     let _ = visit_statements(stmt, |s| {
@@ -174,6 +249,14 @@ fn classify_statement(stmt: &Statement) -> Class {
         return Class::Forbidden(reason);
     }
     match stmt {
+        Statement::Query(q) if select_into(q).is_some() => {
+            // `SELECT ... INTO t` creates a table.
+            if select_into(q) == Some(true) {
+                Class::TempTable
+            } else {
+                Class::Ddl
+            }
+        }
         Statement::Query(_) => {
             if has_nested_write(stmt) {
                 Class::Write
@@ -187,9 +270,19 @@ fn classify_statement(stmt: &Statement) -> Class {
         | Statement::Merge { .. }
         | Statement::Call(_) => Class::Write,
         Statement::Explain {
-            statement, analyze, ..
+            statement,
+            analyze,
+            options,
+            ..
         } => {
-            if *analyze {
+            // `EXPLAIN (ANALYZE) ...` runs the statement as much as
+            // `EXPLAIN ANALYZE ...` does.
+            let analyzes = *analyze
+                || options.as_ref().is_some_and(|o| {
+                    o.iter()
+                        .any(|u| u.name.value.eq_ignore_ascii_case("analyze"))
+                });
+            if analyzes {
                 classify_statement(statement)
             } else {
                 Class::Read
@@ -227,6 +320,12 @@ fn classify_statement(stmt: &Statement) -> Class {
             Class::Extension(e.name.to_string().trim_matches('"').to_lowercase())
         }
         Statement::StartTransaction { .. } => Class::Tx(TxControl::Begin),
+        Statement::Commit { chain: true, .. } | Statement::Rollback { chain: true, .. } => {
+            Class::Forbidden(
+                "AND CHAIN is not allowed: it opens a transaction the host would not know of"
+                    .into(),
+            )
+        }
         Statement::Commit { .. } => Class::Tx(TxControl::End),
         Statement::Rollback {
             savepoint: Some(_), ..
@@ -311,6 +410,9 @@ pub fn classify(sql: &str) -> Class {
     if let Some(class) = maintenance(sql) {
         return class;
     }
+    if let Some(reason) = check_tokens(sql) {
+        return Class::Forbidden(reason);
+    }
     match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
         Ok(stmts) if stmts.len() == 1 => classify_statement(&stmts[0]),
         Ok(stmts) if stmts.is_empty() => Class::Forbidden("empty statement".into()),
@@ -347,6 +449,23 @@ mod tests {
             Class::Tx(TxControl::Begin)
         );
         assert_eq!(classify("END"), Class::Tx(TxControl::End));
+        assert_eq!(classify("COMMIT AND NO CHAIN"), Class::Tx(TxControl::End));
+        assert_eq!(classify("EXPLAIN (ANALYZE) DELETE FROM t"), Class::Write);
+        assert_eq!(
+            classify("EXPLAIN (ANALYZE, BUFFERS) CREATE TABLE x AS SELECT 1"),
+            Class::Ddl
+        );
+        assert_eq!(classify("EXPLAIN (COSTS off) DELETE FROM t"), Class::Read);
+        assert_eq!(
+            classify("SELECT g INTO t2 FROM generate_series(1, 3) g"),
+            Class::Ddl
+        );
+        assert_eq!(classify("SELECT 1 INTO TEMP t3"), Class::TempTable);
+        // A table whose name begins like a large-object function is fine.
+        assert_eq!(
+            classify("INSERT INTO lo_stuff (a) VALUES (1)"),
+            Class::Write
+        );
         assert_eq!(
             classify("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d"),
             Class::Write
@@ -380,6 +499,23 @@ mod tests {
             ("SELECT pg_terminate_backend(1)", "pg_terminate_backend"),
             ("PREPARE p AS SELECT 1", "PREPARE"),
             ("VACUUM t; SELECT pg_read_file('x')", "VACUUM with anything"),
+            (
+                "SELECT * FROM LATERAL set_config('statement_timeout', '0', false)",
+                "set_config",
+            ),
+            (
+                "SELECT * FROM ROWS FROM (pg_catalog.set_config('role', 'x', false))",
+                "set_config",
+            ),
+            ("SELECT U&\"set\\005fconfig\"('role', 'x', false)", "U&"),
+            (
+                "SET standard_conforming_strings = off",
+                "standard_conforming_strings",
+            ),
+            ("SET client_encoding = 'SJIS'", "client_encoding"),
+            ("COMMIT AND CHAIN", "AND CHAIN"),
+            ("ROLLBACK AND CHAIN", "AND CHAIN"),
+            ("SELECT lo_from_bytea(0, 'x')", "lo_from_bytea"),
         ] {
             let err = verdict(sql, Phase::Schema).unwrap_err();
             assert!(err.contains(want), "{sql}: {err}");

@@ -13,6 +13,22 @@ mod classify;
 mod phase;
 
 pub use capabilities::Capabilities;
+
+/// Longest SQL text a plugin may send (bulk data goes through `copy-in`).
+pub const MAX_SQL_BYTES: usize = 4 << 20;
+
+/// Refuses SQL text past [`MAX_SQL_BYTES`], before anything parses or
+/// keeps it.
+pub fn check_length(sql: &str) -> Result<(), String> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(format!(
+            "the statement text is {} bytes, over the {} MiB limit (send bulk data with copy-in)",
+            sql.len(),
+            MAX_SQL_BYTES >> 20
+        ));
+    }
+    Ok(())
+}
 pub use classify::{Class, TxControl, classify};
 pub use phase::{Phase, check};
 

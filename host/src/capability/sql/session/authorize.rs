@@ -6,6 +6,7 @@ use super::SqlSession;
 use super::exec::text_key;
 use crate::bindings::SqlError;
 use crate::capability::sql::policy::{self, Class, TxControl};
+use crate::pg::pool::MAX_CACHED_TEXT;
 use std::sync::Arc;
 
 /// Distinct SQL texts whose classification a session remembers.
@@ -19,14 +20,19 @@ impl SqlSession {
         let (class, key, text) = match self.classes.get(sql) {
             Some((c, k, t)) => (c.clone(), *k, t.clone()),
             None => {
+                policy::check_length(sql).map_err(SqlError::Limit)?;
                 let c = policy::classify(sql);
-                if self.classes.len() >= CLASS_CACHE {
-                    self.classes.clear();
-                }
                 let text: Arc<str> = sql.into();
                 let key = text_key(sql);
-                self.classes
-                    .insert(sql.into(), (c.clone(), key, text.clone()));
+                // Long texts are classified on every use instead: 512 of
+                // them kept here could hold gigabytes.
+                if sql.len() <= MAX_CACHED_TEXT {
+                    if self.classes.len() >= CLASS_CACHE {
+                        self.classes.clear();
+                    }
+                    self.classes
+                        .insert(sql.into(), (c.clone(), key, text.clone()));
+                }
                 (c, key, text)
             }
         };

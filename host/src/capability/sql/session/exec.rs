@@ -77,6 +77,11 @@ async fn read_rows(
         .await
         .map_err(|e| stale_plan(conn, &target.key, e))?;
     let ncols = stmt.columns().len();
+    // What a row costs the host besides its cell data: a NULL or a bool
+    // carries no bytes but still takes a value's room, so counting data
+    // alone would let a wide result of NULLs take gigabytes.
+    let row_cost =
+        (std::mem::size_of::<Vec<Value>>() + ncols * std::mem::size_of::<Value>()) as u64;
     let mut rows = Vec::new();
     let mut bytes: u64 = 0;
     let mut stream = std::pin::pin!(stream);
@@ -88,6 +93,7 @@ async fn read_rows(
             )));
         }
         let mut cells = Vec::with_capacity(ncols);
+        bytes += row_cost;
         for i in 0..ncols {
             let Cell(v, len) = row.try_get::<_, Cell>(i).map_err(|e| {
                 SqlError::Invalid(format!("column {}: {e}", stmt.columns()[i].name()))
@@ -97,7 +103,7 @@ async fn read_rows(
         }
         if bytes > limits.max_result_bytes {
             return Err(SqlError::Limit(format!(
-                "the result has more than {} bytes (the per-result byte limit)",
+                "the result takes more than {} bytes (the per-result byte limit)",
                 limits.max_result_bytes
             )));
         }

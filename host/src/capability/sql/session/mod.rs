@@ -55,11 +55,11 @@ pub struct SqlSession {
     host_texts: Vec<(&'static str, Arc<str>)>,
     /// A transaction opened with BEGIN as SQL text is open.
     text_tx: bool,
-    /// When the last SQL call returned to the guest: CPU accounting charges
-    /// the guest only from here, not for time spent waiting on the server.
-    last_return: Option<Instant>,
+    /// Time the guest has run in the current call, between SQL calls: its
+    /// CPU budget is charged this, not time spent waiting on the server.
+    guest: GuestClock,
     /// A clock reading taken as the statement just run finished, which
-    /// `note` reuses instead of reading the clock again.
+    /// `leave_host` reuses instead of reading the clock again.
     finished_at: Option<Instant>,
     /// Open a new connection for every call instead of using the pool.
     transient: bool,
@@ -92,7 +92,7 @@ impl SqlSession {
             samples: Vec::new(),
             host_texts: Vec::new(),
             text_tx: false,
-            last_return: None,
+            guest: GuestClock::default(),
             finished_at: None,
             transient: false,
             connect_time: None,
@@ -140,14 +140,25 @@ impl SqlSession {
         self.sticky = sticky;
     }
 
-    /// When the last SQL call of the current exported call returned.
-    pub fn last_host_return(&self) -> Option<Instant> {
-        self.last_return
+    /// Time the guest has run in the current exported call, up to `now`.
+    pub fn guest_time(&self, now: Instant) -> Duration {
+        self.guest.used(now)
     }
 
-    /// Prepare for an exported call in `phase`.
-    pub fn begin_call(&mut self, phase: CallPhase) {
-        self.last_return = None;
+    /// An SQL call starts: the guest stops running until it returns.
+    pub(in crate::capability::sql) fn enter_host(&mut self) {
+        self.guest.enter(Instant::now());
+    }
+
+    /// An SQL call returns to the guest, which runs again from here.
+    pub(in crate::capability::sql) fn leave_host(&mut self) {
+        let at = self.finished_at.take().unwrap_or_else(Instant::now);
+        self.guest.leave(at);
+    }
+
+    /// Prepare for an exported call in `phase`, entered at `now`.
+    pub fn begin_call(&mut self, phase: CallPhase, now: Instant) {
+        self.guest = GuestClock::start(now);
         self.finished_at = None;
         self.connect_time = None;
         self.samples.clear();
@@ -256,9 +267,6 @@ impl SqlSession {
 
     /// Remembers a failure inside an open transaction (see `tx_failed`).
     fn note<T>(&mut self, r: Result<T, SqlError>) -> Result<T, SqlError> {
-        // Every SQL call's result passes here just before it returns to
-        // the guest: the end of time not charged to its CPU budget.
-        self.last_return = Some(self.finished_at.take().unwrap_or_else(Instant::now));
         if let Err(e) = &r {
             if self.open_tx.is_some() {
                 self.tx_failed = true;
@@ -269,5 +277,69 @@ impl SqlSession {
             }
         }
         r
+    }
+}
+
+/// The guest's running time within one exported call: the call's time
+/// minus the time spent inside SQL calls. Each call closes the running
+/// stretch as it enters and opens a new one as it returns, so a guest
+/// cannot shed its CPU time by calling the host often.
+#[derive(Debug, Clone, Copy, Default)]
+struct GuestClock {
+    /// Closed stretches.
+    ran: Duration,
+    /// Start of the open stretch, while the guest runs.
+    from: Option<Instant>,
+}
+
+impl GuestClock {
+    fn start(now: Instant) -> Self {
+        GuestClock {
+            ran: Duration::ZERO,
+            from: Some(now),
+        }
+    }
+
+    fn enter(&mut self, now: Instant) {
+        if let Some(f) = self.from.take() {
+            self.ran += now.saturating_duration_since(f);
+        }
+    }
+
+    fn leave(&mut self, at: Instant) {
+        self.from = Some(at);
+    }
+
+    fn used(&self, now: Instant) -> Duration {
+        self.ran
+            + self
+                .from
+                .map_or(Duration::ZERO, |f| now.saturating_duration_since(f))
+    }
+}
+
+#[cfg(test)]
+mod guest_clock_tests {
+    use super::*;
+
+    #[test]
+    fn host_call_time_is_not_charged_but_guest_time_between_calls_is() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut g = GuestClock::start(t0);
+        assert_eq!(g.used(ms(10)), Duration::from_millis(10));
+        // Waits in a host call from 12 to 50 ms, then runs to 55 ms.
+        g.enter(ms(12));
+        assert_eq!(g.used(ms(40)), Duration::from_millis(12));
+        g.leave(ms(50));
+        assert_eq!(g.used(ms(55)), Duration::from_millis(17));
+        // Many instant calls do not reset what was charged: 9 ms of work
+        // before each of ten calls is 90 ms.
+        let mut g = GuestClock::start(t0);
+        for k in 0..10 {
+            g.enter(ms(10 * k + 9));
+            g.leave(ms(10 * k + 10));
+        }
+        assert_eq!(g.used(ms(100)), Duration::from_millis(90));
     }
 }

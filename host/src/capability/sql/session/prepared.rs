@@ -26,6 +26,7 @@ impl SqlSession {
                 self.limits.max_statement_handles
             )));
         }
+        policy::check_length(sql).map_err(SqlError::Limit)?;
         let class = policy::classify(sql);
         // Checked as if in setup-schema, where everything but forbidden
         // statements and missing capabilities passes; each use is then
