@@ -89,6 +89,23 @@ fn hostile_plugins_are_contained_and_counted() {
         "CPU deadline",
         true,
     );
+    // Calling the host between stretches of work does not hide them: the
+    // CPU budget stops only while a call runs.
+    expect_kind(
+        &db,
+        "spin-calls",
+        &[
+            "-t",
+            "2",
+            "--step-cpu-limit",
+            "500ms",
+            "--step-timeout",
+            "30s",
+        ],
+        "timeout",
+        "CPU deadline",
+        true,
+    );
     expect_kind(
         &db,
         "memory",

@@ -21,6 +21,19 @@ fn recurse(depth: u64, acc: &mut [u64; 64]) -> u64 {
     recurse(depth + 1, acc).wrapping_add(acc[(depth % 7) as usize])
 }
 
+/// An endless loop that calls the host every few thousand iterations
+/// (a statement the policy refuses at once), hoping each return restarts
+/// the CPU accounting.
+fn spin_with_calls() -> ! {
+    let mut x: u64 = 1;
+    loop {
+        for _ in 0..20_000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let _ = sql::execute("", &[]);
+    }
+}
+
 fn spin() -> ! {
     let mut x: u64 = 1;
     loop {
@@ -34,6 +47,10 @@ impl Workload for Hostile {
         for (m, d) in [
             ("spin-step", "an endless loop in step"),
             ("spin-setup", "an endless loop in setup-schema"),
+            (
+                "spin-calls",
+                "an endless loop in step, calling the host often",
+            ),
             ("memory", "grow memory until the limit"),
             ("recursion", "recurse until the stack runs out"),
             ("ddl", "CREATE TABLE during step"),
@@ -74,6 +91,7 @@ impl Workload for Hostile {
         let op = self.mode.clone();
         match op.as_str() {
             "spin-step" | "spin-setup" => spin(),
+            "spin-calls" => spin_with_calls(),
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
