@@ -226,12 +226,10 @@ fn the_same_seed_repeats_the_same_work() {
     assert_ne!(sums[0], other);
 }
 
-#[test]
-fn warmup_steps_are_not_counted() {
-    let db = fresh_db("wl_warmup");
-    query("wl_warmup", "CREATE EXTENSION pg_stat_statements");
+/// The test probe's `sleep` mode (one `pg_sleep` per step) on `db`.
+fn sleep_probe(db: &str, sleep: &str, extra: &[&str]) -> serde_json::Value {
     let probe = guest("test-probe");
-    let (_, report) = run_json(&[
+    let mut args = vec![
         "run",
         "--plugin",
         probe.to_str().unwrap(),
@@ -239,14 +237,19 @@ fn warmup_steps_are_not_counted() {
         "--mode",
         "sleep",
         "--param",
-        "sleep_ms=10",
-        "--warmup",
-        "3s",
-        "-d",
-        "1s",
+        sleep,
         "--db",
-        &db,
-    ]);
+        db,
+    ];
+    args.extend_from_slice(extra);
+    run_json(&args).1
+}
+
+#[test]
+fn warmup_steps_are_not_counted() {
+    let db = fresh_db("wl_warmup");
+    query("wl_warmup", "CREATE EXTENSION pg_stat_statements");
+    let report = sleep_probe(&db, "sleep_ms=10", &["--warmup", "3s", "-d", "1s"]);
     // One worker sleeping 10 ms per step does at most ~100 steps a second;
     // counting the warmup would quadruple that.
     let n = u64_at(&report, "/summary/transactions");
@@ -292,25 +295,11 @@ fn think_time_paces_warmup_and_idle_time_counts_in_the_window() {
     let db = fresh_db("wl_think");
     query("wl_think", "CREATE EXTENSION pg_stat_statements");
     query("wl_think", "SELECT pg_stat_statements_reset()");
-    let probe = guest("test-probe");
-    let (_, report) = run_json(&[
-        "run",
-        "--plugin",
-        probe.to_str().unwrap(),
-        "--allow-unsigned",
-        "--mode",
-        "sleep",
-        "--param",
-        "sleep_ms=5",
-        "--think-time",
-        "450ms",
-        "--warmup",
-        "1s",
-        "-d",
-        "2s",
-        "--db",
+    let report = sleep_probe(
         &db,
-    ]);
+        "sleep_ms=5",
+        &["--think-time", "450ms", "--warmup", "1s", "-d", "2s"],
+    );
     // Steps start about every 455 ms: 5 in the 2 s window, the last one
     // ending ~1.8 s in. The window still lasts 2 s: the idle time after it
     // is part of the run, or the rate would be overstated by ~10%.

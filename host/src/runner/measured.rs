@@ -506,3 +506,54 @@ fn run_shard(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_ends_at_the_deadline_unless_cut_short() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_millis(n);
+        let duration = Window {
+            start: t0,
+            measure_from: s(1000),
+            deadline: Some(s(11_000)),
+        };
+        // Idle at the end (think time): the deadline, not the last step.
+        assert_eq!(
+            window_end(duration, Some(s(9100)), None, s(11_400)),
+            Some(s(11_000))
+        );
+        // A step running past the deadline ends the window.
+        assert_eq!(
+            window_end(duration, Some(s(11_200)), None, s(11_200)),
+            Some(s(11_200))
+        );
+        // Stopped (Ctrl-C) at 5 s: the window ends there.
+        assert_eq!(
+            window_end(duration, Some(s(4900)), Some(s(5000)), s(5010)),
+            Some(s(5000))
+        );
+        // The workers all ended early (failed): no later than that.
+        assert_eq!(
+            window_end(duration, Some(s(2000)), None, s(3000)),
+            Some(s(3000))
+        );
+        // Stopped during warmup with nothing measured: an empty window.
+        assert_eq!(
+            window_end(duration, None, Some(s(500)), s(600)),
+            Some(s(1000))
+        );
+        // A transaction count ends at the last step.
+        let count = Window {
+            deadline: None,
+            ..duration
+        };
+        assert_eq!(
+            window_end(count, Some(s(7000)), None, s(7100)),
+            Some(s(7000))
+        );
+        assert_eq!(window_end(count, None, None, s(7100)), None);
+    }
+}
