@@ -55,7 +55,16 @@ fn error(report: &Value) -> (String, u64, String) {
     )
 }
 
-fn expect_kind(db: &str, mode: &str, extra: &[&str], kind: &str, sample: &str, replaced: bool) {
+/// `replaced`: whether the failing instance must be replaced (`None`: either,
+/// where two limits race and SECURITY.md says whichever fires first wins).
+fn expect_kind(
+    db: &str,
+    mode: &str,
+    extra: &[&str],
+    kind: &str,
+    sample: &str,
+    replaced: Option<bool>,
+) {
     let report = attack(db, "hostile", mode, extra);
     let (k, n, s) = error(&report);
     let observed = format!("{k} x{n}: {s}");
@@ -73,7 +82,9 @@ fn expect_kind(db: &str, mode: &str, extra: &[&str], kind: &str, sample: &str, r
     assert!(n >= 1, "{mode}: {report}");
     assert!(s.contains(sample), "{mode}: expected {sample:?} in {s:?}");
     let r = u64_at(&report, "/summary/replaced_instances");
-    assert_eq!(r > 0, replaced, "{mode}: replaced {r}");
+    if let Some(replaced) = replaced {
+        assert_eq!(r > 0, replaced, "{mode}: replaced {r}");
+    }
 }
 
 #[test]
@@ -87,7 +98,7 @@ fn hostile_plugins_are_contained_and_counted() {
         &["-t", "3", "--step-cpu-limit", "500ms"],
         "timeout",
         "CPU deadline",
-        true,
+        Some(true),
     );
     // Calling the host between stretches of work does not hide them: the
     // CPU budget stops only while a call runs.
@@ -104,7 +115,7 @@ fn hostile_plugins_are_contained_and_counted() {
         ],
         "timeout",
         "CPU deadline",
-        true,
+        Some(true),
     );
     expect_kind(
         &db,
@@ -112,33 +123,48 @@ fn hostile_plugins_are_contained_and_counted() {
         &["-t", "2", "--memory-limit", "32"],
         "trap",
         "memory",
-        true,
+        Some(true),
     );
-    expect_kind(&db, "recursion", &t3, "trap", "stack", true);
-    expect_kind(&db, "panic", &t3, "trap", "hostile plugin panics", true);
-    // Blocked in a host call: the wall-clock limit (and the server's
-    // statement_timeout for the tenant) end it.
+    expect_kind(&db, "recursion", &t3, "trap", "stack", Some(true));
+    expect_kind(
+        &db,
+        "panic",
+        &t3,
+        "trap",
+        "hostile plugin panics",
+        Some(true),
+    );
+    // Blocked in a host call: the wall-clock limit or the tenant's
+    // statement_timeout (both 1 s) ends it, whichever fires first; only the
+    // host's limit replaces the instance, so either count is right.
     expect_kind(
         &db,
         "slow",
         &["-t", "2", "--step-timeout", "1s"],
         "timeout",
         "",
-        true,
+        None,
     );
     // Statements the policy refuses before they reach the server.
-    expect_kind(&db, "ddl", &t3, "denied", "DDL is only allowed", false);
-    expect_kind(&db, "set-role", &t3, "denied", "SET ROLE", false);
-    expect_kind(&db, "set-config", &t3, "denied", "set_config", false);
-    expect_kind(&db, "read-file", &t3, "denied", "pg_read_file", false);
-    expect_kind(&db, "copy-program", &t3, "denied", "COPY", false);
+    expect_kind(
+        &db,
+        "ddl",
+        &t3,
+        "denied",
+        "DDL is only allowed",
+        Some(false),
+    );
+    expect_kind(&db, "set-role", &t3, "denied", "SET ROLE", Some(false));
+    expect_kind(&db, "set-config", &t3, "denied", "set_config", Some(false));
+    expect_kind(&db, "read-file", &t3, "denied", "pg_read_file", Some(false));
+    expect_kind(&db, "copy-program", &t3, "denied", "COPY", Some(false));
     expect_kind(
         &db,
         "two-statements",
         &t3,
         "denied",
         "one statement per call",
-        false,
+        Some(false),
     );
     // Host limits.
     expect_kind(
@@ -147,7 +173,7 @@ fn hostile_plugins_are_contained_and_counted() {
         &["-t", "1"],
         "limit",
         "per-result row limit",
-        false,
+        Some(false),
     );
     expect_kind(
         &db,
@@ -155,7 +181,7 @@ fn hostile_plugins_are_contained_and_counted() {
         &["-t", "2", "--max-statements-per-step", "100"],
         "limit",
         "per-step statement limit",
-        false,
+        Some(false),
     );
     assert!(
         !std::path::Path::new("/tmp/stormdb-pwned").exists(),
