@@ -133,29 +133,42 @@ fn a_run_failing_part_way_still_reports_what_it_measured() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(500));
-    // Block the worker's table, then close the database to new
-    // connections: the step times out, its connection is discarded, and
-    // the replacement instance cannot connect to initialise.
-    let locker = std::thread::spawn(|| {
-        query(
-            "err_partial",
-            "BEGIN; LOCK TABLE pgbench_accounts IN ACCESS EXCLUSIVE MODE; \
-             SELECT pg_sleep(4); COMMIT",
-        )
+    // Close the database to new connections, then block the worker's
+    // table, from sessions opened before either: the step times out, its
+    // connection is discarded, and the replacement instance cannot connect
+    // to initialise. (Closing the database first leaves no race between
+    // the step's timeout and the ALTER.)
+    let conninfo = db.clone();
+    let locker = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let connect = |conninfo: String| async move {
+                let (client, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                (client, tokio::spawn(conn))
+            };
+            let (admin, a) =
+                connect(conninfo.replace("dbname=err_partial", "dbname=postgres")).await;
+            let (locker, l) = connect(conninfo).await;
+            admin
+                .simple_query("ALTER DATABASE err_partial ALLOW_CONNECTIONS false")
+                .await
+                .unwrap();
+            locker
+                .simple_query(
+                    "BEGIN; LOCK TABLE pgbench_accounts IN ACCESS EXCLUSIVE MODE; \
+                     SELECT pg_sleep(4); COMMIT",
+                )
+                .await
+                .unwrap();
+            drop((admin, locker));
+            let _ = (a.await, l.await);
+        })
     });
-    while scalar(
-        "postgres",
-        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
-         WHERE d.datname = 'err_partial' AND l.mode = 'AccessExclusiveLock' AND l.granted",
-    ) == "0"
-    {
-        assert!(started.elapsed() < Duration::from_secs(60), "never locked");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    query(
-        "postgres",
-        "ALTER DATABASE err_partial ALLOW_CONNECTIONS false",
-    );
     let out = child.wait_with_output().unwrap();
     query(
         "postgres",

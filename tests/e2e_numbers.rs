@@ -142,6 +142,10 @@ fn rate_mode_charges_a_stall_to_every_step_scheduled_during_it() {
         .args([
             "-R",
             "40",
+            // Equal gaps: a Poisson draw of how many arrivals fall into the
+            // stall would make the percentiles below a matter of luck.
+            "--arrivals",
+            "uniform",
             "--workers",
             "2",
             "-d",
@@ -229,6 +233,55 @@ fn rate_mode_charges_a_stall_to_every_step_scheduled_during_it() {
     assert!(worst >= 700.0, "worst interval max {worst}");
     let console = String::from_utf8_lossy(&out.stdout);
     assert!(console.contains("schedule lag ms"), "{console}");
+}
+
+#[test]
+fn rate_mode_ends_with_the_duration_and_counts_its_backlog() {
+    let _serial = serial();
+    let db = fresh_db("num_backlog");
+    // 2,000 arrivals a second, equally spaced, for 2 s, shared by two
+    // workers on one thread that manage 20 steps a second each: almost
+    // every arrival is still waiting when `-d` ends.
+    let (out, report) = run_json(&[
+        "run",
+        "--plugin",
+        &probe(),
+        "--allow-unsigned",
+        "--mode",
+        "sleep",
+        "-p",
+        "sleep_ms=50",
+        "-R",
+        "2000",
+        "--arrivals",
+        "uniform",
+        "--workers",
+        "2",
+        "--threads",
+        "1",
+        "-d",
+        "2s",
+        "--db",
+        &db,
+    ]);
+    let done = u64_at(&report, "/summary/transactions") + u64_at(&report, "/summary/errors");
+    let unstarted = u64_at(&report, "/rate/unstarted");
+    // Every arrival due in the 2 s is either run or counted as unstarted.
+    assert!(
+        (3998..=4001).contains(&(done + unstarted)),
+        "{done} run + {unstarted} unstarted: {}",
+        report["rate"]
+    );
+    assert!(unstarted > 3800, "{done} run, {unstarted} unstarted");
+    // The run ends with `-d` (plus the steps in flight), not when the
+    // backlog would have drained (~100 s).
+    let elapsed = f64_at(&report, "/summary/elapsed_s");
+    assert!((2.0..2.5).contains(&elapsed), "elapsed {elapsed}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("behind schedule: {unstarted} steps")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -324,18 +377,27 @@ fn interval_outputs_agree_with_the_report() {
         all
     });
     let addr = rx.recv_timeout(Duration::from_secs(120)).unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
-    let live = scrape(&addr);
+    // Scrape until a completed interval shows (the address is logged
+    // before the instances start; the run lasts 5 s after they have).
+    let counter = |live: &str| {
+        live.lines()
+            .find(|l| l.starts_with("stormdb_transactions_total"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let asked = Instant::now();
+    let live = loop {
+        let live = scrape(&addr);
+        if counter(&live).is_some_and(|n| n > 0) || asked.elapsed() > Duration::from_secs(4) {
+            break live;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let out = child.wait_with_output().unwrap();
     let stderr = reader.join().unwrap();
     assert!(out.status.success(), "{stderr}");
     assert!(live.contains("200 OK"), "{live}");
-    let counted = live
-        .lines()
-        .find(|l| l.starts_with("stormdb_transactions_total"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("no transaction counter in {live}"));
+    let counted = counter(&live).unwrap_or_else(|| panic!("no transaction counter in {live}"));
     assert!(
         counted > 0,
         "the endpoint saw no completed interval: {live}"

@@ -145,6 +145,16 @@ fn hostile_plugins_are_contained_and_counted() {
         "",
         None,
     );
+    // Statements each well inside statement_timeout: only the host's
+    // wall-clock limit on the step ends it, and the instance is replaced.
+    expect_kind(
+        &db,
+        "slow-steps",
+        &["-t", "2", "--step-timeout", "1s"],
+        "timeout",
+        "wall-clock timeout",
+        Some(true),
+    );
     // Statements the policy refuses before they reach the server.
     expect_kind(
         &db,

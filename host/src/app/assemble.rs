@@ -59,6 +59,7 @@ pub(super) fn report(
                 },
                 late: result.recorder.late,
                 skipped: result.recorder.skipped,
+                unstarted: result.recorder.unstarted,
             })
         }
         Pacing::Closed { .. } => None,

@@ -118,6 +118,9 @@ pub struct Recorder {
     pub late: u64,
     /// Steps skipped because they could not start within the limit.
     pub skipped: u64,
+    /// Rate mode: arrivals due before the end of `-d` that had not started
+    /// by then (the backlog the run ended with).
+    pub unstarted: u64,
     /// Steps that needed more than one try.
     pub retried: u64,
     /// Extra tries in all.
@@ -145,6 +148,7 @@ impl Recorder {
             lag: LatencyHistogram::new(),
             late: 0,
             skipped: 0,
+            unstarted: 0,
             retried: 0,
             retries: 0,
         }
@@ -300,6 +304,7 @@ impl Recorder {
         self.lag.merge(&other.lag);
         self.late += other.late;
         self.skipped += other.skipped;
+        self.unstarted += other.unstarted;
         self.retried += other.retried;
         self.retries += other.retries;
     }

@@ -101,6 +101,13 @@ pub fn render(r: &Report) -> String {
             ms(g.p99),
             ms(g.max)
         );
+        if rate.unstarted > 0 {
+            let _ = writeln!(
+                w,
+                "behind schedule: {} steps due before the end had not started (not run)",
+                rate.unstarted
+            );
+        }
         if let Some(limit) = rate.latency_limit_ms {
             let scheduled = s.transactions + s.errors + rate.skipped;
             let share = |n: u64| {

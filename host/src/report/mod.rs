@@ -90,6 +90,10 @@ pub struct RateSection {
     pub late: u64,
     /// Steps skipped because they could not start within the limit.
     pub skipped: u64,
+    /// Arrivals due before the end of `-d` that had not started when it
+    /// ended (not run, in no other number): the backlog of a server that
+    /// could not keep up.
+    pub unstarted: u64,
 }
 
 /// Lag percentiles, milliseconds.

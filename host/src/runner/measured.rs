@@ -5,6 +5,7 @@
 
 use super::RunSpec;
 use super::guard;
+use super::pacing::{Pacing, Schedule};
 use super::seed::SeedPhase;
 use super::shards::{self, POOL_WAIT_TIMEOUT, ids_for, share};
 use super::stop::StopSignal;
@@ -401,7 +402,7 @@ fn run_shard(
             caps: &spec.caps,
             mode: spec.connection_mode,
             pacing: spec.pacing,
-            workers: spec.workers,
+            schedule: RefCell::new(None),
             max_tries: spec.max_tries.max(1),
             intervals: &intervals,
         };
@@ -431,6 +432,12 @@ fn run_shard(
             }
         };
         intervals.borrow_mut().reset(window.measure_from);
+        if let Pacing::Open { rate, poisson, .. } = spec.pacing {
+            // This shard's share of the rate, for its share of the workers.
+            let rate = rate * f64::from(my_workers) / f64::from(spec.workers.max(1));
+            let seed = super::seed::derive(spec.seed, SeedPhase::Schedule, shard);
+            *env.schedule.borrow_mut() = Some(Schedule::new(rate, poisson, window.start, seed));
+        }
         let guards = guard::Guards::default();
         let finished = std::rc::Rc::new(std::cell::Cell::new(false));
         {

@@ -25,7 +25,11 @@ pub enum Pacing {
     },
 }
 
-/// One worker's schedule in open-loop mode.
+/// The arrivals of one shard in open-loop mode, shared by its workers: a
+/// worker that is free takes the next arrival, as pgbench's clients take
+/// their thread's. With a schedule per worker instead, a step would wait
+/// for its own worker while others sat idle (one queue per worker rather
+/// than one shared queue), and lag would not compare with pgbench's.
 pub struct Schedule {
     next: Instant,
     mean_gap: f64,
@@ -34,20 +38,19 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// A schedule for one of `workers` workers sharing `rate`, starting at
-    /// `start`, its random gaps seeded with `seed`.
-    pub fn new(rate: f64, workers: u32, poisson: bool, start: Instant, seed: u64) -> Self {
-        let per_worker = rate / f64::from(workers.max(1));
+    /// `rate` arrivals per second from `start`, its random gaps seeded
+    /// with `seed`.
+    pub fn new(rate: f64, poisson: bool, start: Instant, seed: u64) -> Self {
         let mut s = Schedule {
             next: start,
-            mean_gap: 1.0 / per_worker.max(1e-9),
+            mean_gap: 1.0 / rate.max(1e-9),
             poisson,
             state: seed | 1,
         };
-        // Workers start at different points of their first gap, not in a
+        // Shards start at different points of their first gap, not in a
         // burst at the same instant. A Poisson process has no memory: its
         // first arrival is as far off as any other (a uniform phase would
-        // add half an arrival per worker at the start).
+        // add half an arrival at the start).
         let first = if poisson {
             -s.unit().ln() * s.mean_gap
         } else {
@@ -87,8 +90,7 @@ mod tests {
     fn schedules_keep_their_rate() {
         let t0 = Instant::now();
         for poisson in [false, true] {
-            // 4 workers sharing 400/s: 100/s each.
-            let mut s = Schedule::new(400.0, 4, poisson, t0, 42);
+            let mut s = Schedule::new(100.0, poisson, t0, 42);
             let mut last = t0;
             for _ in 0..10_000 {
                 last = s.take();
@@ -101,7 +103,7 @@ mod tests {
     #[test]
     fn uniform_gaps_are_equal() {
         let t0 = Instant::now();
-        let mut s = Schedule::new(100.0, 1, false, t0, 1);
+        let mut s = Schedule::new(100.0, false, t0, 1);
         let a = s.take();
         let b = s.take();
         let c = s.take();

@@ -9,6 +9,8 @@ pub enum SeedPhase {
     Load,
     /// Running steps.
     Run,
+    /// A shard's arrival schedule in rate mode (`id` is the shard).
+    Schedule,
 }
 
 /// SplitMix64's finaliser: a good 64-bit mix.
@@ -24,6 +26,7 @@ pub fn derive(seed: u64, phase: SeedPhase, id: u32) -> u64 {
     let tag = match phase {
         SeedPhase::Load => 0x4C4F_4144,
         SeedPhase::Run => 0x5255_4E00,
+        SeedPhase::Schedule => 0x5343_4845,
     };
     mix(mix(seed ^ tag) ^ u64::from(id))
 }

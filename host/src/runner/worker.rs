@@ -91,7 +91,8 @@ pub struct WorkerEnv<'a> {
     pub caps: &'a crate::capability::sql::Capabilities,
     pub mode: crate::config::ConnectionMode,
     pub pacing: Pacing,
-    pub workers: u32,
+    /// The shard's arrivals in rate mode, set when the window opens.
+    pub schedule: RefCell<Option<Schedule>>,
     pub max_tries: u32,
     pub intervals: &'a RefCell<Intervals>,
 }
@@ -260,16 +261,6 @@ pub async fn run(
     let mut measured: u64 = 0;
     let mut last_done: Option<Instant> = None;
     let mut dropped = 0;
-    let mut schedule = match env.pacing {
-        Pacing::Open { rate, poisson, .. } => Some(Schedule::new(
-            rate,
-            env.workers,
-            poisson,
-            window.start,
-            ctx.seed ^ 0x005E_ED0F_5C4E_D01E,
-        )),
-        Pacing::Closed { .. } => None,
-    };
     let latency_limit = match env.pacing {
         Pacing::Open { latency_limit, .. } => latency_limit,
         Pacing::Closed { .. } => None,
@@ -278,9 +269,9 @@ pub async fn run(
         if env.stop.stop_requested() || quota.is_some_and(|q| measured >= q) {
             break;
         }
-        // When this step is due: on the schedule, or now (closed loop), in
-        // which case one clock reading serves as both.
-        let scheduled = schedule.as_mut().map(|s| s.take());
+        // When this step is due: the shard's next arrival, or now (closed
+        // loop), in which case one clock reading serves as both.
+        let scheduled = env.schedule.borrow_mut().as_mut().map(Schedule::take);
         if let Some(due) = scheduled {
             if window.deadline.is_some_and(|d| due >= d) {
                 break;
@@ -290,14 +281,23 @@ pub async fn run(
             }
         }
         let start = Instant::now();
-        if scheduled.is_none() && window.deadline.is_some_and(|d| start >= d) {
-            break;
+        if window.deadline.is_some_and(|d| start >= d) {
+            // `-d` is over. Arrivals still waiting are not run (the run
+            // ends on time, as pgbench's does) but counted, so a backlog
+            // shows; the loop goes on only to count the rest of them.
+            match scheduled {
+                Some(due) => {
+                    if due >= window.measure_from {
+                        env.recorder.borrow_mut().unstarted += 1;
+                    }
+                    continue;
+                }
+                None => break,
+            }
         }
         let due = scheduled.unwrap_or(start);
         let is_measured = due >= window.measure_from;
-        let lag = schedule
-            .is_some()
-            .then(|| start.saturating_duration_since(due));
+        let lag = scheduled.map(|due| start.saturating_duration_since(due));
         if let (Some(limit), Some(l)) = (latency_limit, lag)
             && l > limit
         {
@@ -360,7 +360,7 @@ pub async fn run(
         measured += 1;
         last_done = Some(end);
         // In rate mode latency runs from the scheduled start.
-        let from = if schedule.is_some() { due } else { start };
+        let from = if scheduled.is_some() { due } else { start };
         let latency = end.saturating_duration_since(from);
         // Counters count only for steps that succeed and are measured.
         let counted = inst.take_counters();

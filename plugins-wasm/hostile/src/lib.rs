@@ -66,6 +66,10 @@ impl Workload for Hostile {
             ("log-flood", "ten thousand log lines per step"),
             ("panic", "panic in step"),
             ("slow", "sleep in the database past the step timeout"),
+            (
+                "slow-steps",
+                "short sleeps in the database, together past the step timeout",
+            ),
         ] {
             b = b.mode(m, d);
         }
@@ -146,6 +150,13 @@ impl Workload for Hostile {
             "panic" => panic!("hostile plugin panics"),
             "slow" => {
                 sql::query("SELECT pg_sleep(30)", &[]).op(&op)?;
+            }
+            "slow-steps" => {
+                // No statement reaches statement_timeout; only the host's
+                // wall-clock limit on the whole step can end this.
+                for _ in 0..300 {
+                    sql::query("SELECT pg_sleep(0.1)", &[]).op(&op)?;
+                }
             }
             other => {
                 return Err(WorkloadError::failed(format!("unknown mode '{other}'"))).op(other);

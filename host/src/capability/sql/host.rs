@@ -10,9 +10,9 @@
 //! still travel and the inner one is moved into its box); boxing `begin`
 //! and `commit` changed nothing measurable, so they are left unboxed.
 //!
-//! Each call that can wait on the server is bracketed by `enter_host` and
-//! `leave_host`, which stop and restart the guest's CPU clock: the time in
-//! between is the host's, however short the call.
+//! Each call that can wait on the server runs inside `in_host`, which stops
+//! the guest's CPU clock for its duration; quick table lookups (a
+//! statement's columns, dropping its handle) are charged to the guest.
 
 use super::session::{SqlSession, Target};
 use super::{StatementHandle, TransactionHandle};
@@ -43,21 +43,28 @@ impl SqlSession {
     }
 }
 
+impl SqlSession {
+    /// Runs one SQL call with the guest's CPU clock stopped: the time in
+    /// between is the host's, however short the call.
+    async fn in_host<T>(&mut self, call: impl AsyncFnOnce(&mut Self) -> T) -> T {
+        self.enter_host();
+        let r = call(self).await;
+        self.leave_host();
+        r
+    }
+}
+
 impl crate::bindings::stormdb::workload::types::Host for SqlSession {}
 
 impl Host for SqlSession {
     async fn query(&mut self, statement: String, params: Vec<Value>) -> Answer<RowSet> {
-        self.enter_host();
-        let r = async { Ok(Box::pin(SqlSession::query(self, &statement, &params)).await) }.await;
-        self.leave_host();
-        r
+        self.in_host(async |s| Ok(Box::pin(SqlSession::query(s, &statement, &params)).await))
+            .await
     }
 
     async fn execute(&mut self, statement: String, params: Vec<Value>) -> Answer<u64> {
-        self.enter_host();
-        let r = async { Ok(Box::pin(self.execute_text(&statement, &params)).await) }.await;
-        self.leave_host();
-        r
+        self.in_host(async |s| Ok(Box::pin(s.execute_text(&statement, &params)).await))
+            .await
     }
 
     async fn copy_in(
@@ -66,36 +73,24 @@ impl Host for SqlSession {
         columns: Vec<String>,
         rows: Vec<Vec<Value>>,
     ) -> Answer<u64> {
-        self.enter_host();
-        let r = async { Ok(SqlSession::copy_in(self, &table, &columns, &rows).await) }.await;
-        self.leave_host();
-        r
+        self.in_host(async |s| Ok(SqlSession::copy_in(s, &table, &columns, &rows).await))
+            .await
     }
 
     async fn begin(&mut self, options: TransactionOptions) -> Answer<Resource<TransactionHandle>> {
-        self.enter_host();
-        let r = async {
-            match SqlSession::begin(self, options).await {
-                Ok(tx) => Ok(Ok(self.table.push(tx)?)),
-                Err(e) => Ok(Err(e)),
-            }
-        }
-        .await;
-        self.leave_host();
-        r
+        self.in_host(async |s| match SqlSession::begin(s, options).await {
+            Ok(tx) => Ok(Ok(s.table.push(tx)?)),
+            Err(e) => Ok(Err(e)),
+        })
+        .await
     }
 
     async fn prepare(&mut self, statement: String) -> Answer<Resource<StatementHandle>> {
-        self.enter_host();
-        let r = async {
-            match SqlSession::prepare(self, &statement).await {
-                Ok(h) => Ok(Ok(self.table.push(h)?)),
-                Err(e) => Ok(Err(e)),
-            }
-        }
-        .await;
-        self.leave_host();
-        r
+        self.in_host(async |s| match SqlSession::prepare(s, &statement).await {
+            Ok(h) => Ok(Ok(s.table.push(h)?)),
+            Err(e) => Ok(Err(e)),
+        })
+        .await
     }
 }
 
@@ -106,16 +101,13 @@ impl HostTransaction for SqlSession {
         statement: String,
         params: Vec<Value>,
     ) -> Answer<RowSet> {
-        self.enter_host();
-        let r = async {
-            if let Err(e) = self.live_tx(&handle)? {
+        self.in_host(async |s| {
+            if let Err(e) = s.live_tx(&handle)? {
                 return Ok(Err(e));
             }
-            Ok(Box::pin(SqlSession::query(self, &statement, &params)).await)
-        }
-        .await;
-        self.leave_host();
-        r
+            Ok(Box::pin(SqlSession::query(s, &statement, &params)).await)
+        })
+        .await
     }
 
     async fn execute(
@@ -124,16 +116,13 @@ impl HostTransaction for SqlSession {
         statement: String,
         params: Vec<Value>,
     ) -> Answer<u64> {
-        self.enter_host();
-        let r = async {
-            if let Err(e) = self.live_tx(&handle)? {
+        self.in_host(async |s| {
+            if let Err(e) = s.live_tx(&handle)? {
                 return Ok(Err(e));
             }
-            Ok(Box::pin(self.execute_text(&statement, &params)).await)
-        }
-        .await;
-        self.leave_host();
-        r
+            Ok(Box::pin(s.execute_text(&statement, &params)).await)
+        })
+        .await
     }
 
     async fn copy_in(
@@ -143,42 +132,32 @@ impl HostTransaction for SqlSession {
         columns: Vec<String>,
         rows: Vec<Vec<Value>>,
     ) -> Answer<u64> {
-        self.enter_host();
-        let r = async {
-            if let Err(e) = self.live_tx(&handle)? {
+        self.in_host(async |s| {
+            if let Err(e) = s.live_tx(&handle)? {
                 return Ok(Err(e));
             }
-            Ok(SqlSession::copy_in(self, &table, &columns, &rows).await)
-        }
-        .await;
-        self.leave_host();
-        r
+            Ok(SqlSession::copy_in(s, &table, &columns, &rows).await)
+        })
+        .await
     }
 
     async fn commit(&mut self, handle: Resource<TransactionHandle>) -> Answer<()> {
-        self.enter_host();
-        let r = async { self.finish_tx(&handle, true).await }.await;
-        self.leave_host();
-        r
+        self.in_host(async |s| s.finish_tx(&handle, true).await)
+            .await
     }
 
     async fn rollback(&mut self, handle: Resource<TransactionHandle>) -> Answer<()> {
-        self.enter_host();
-        let r = async { self.finish_tx(&handle, false).await }.await;
-        self.leave_host();
-        r
+        self.in_host(async |s| s.finish_tx(&handle, false).await)
+            .await
     }
 
     async fn drop(&mut self, handle: Resource<TransactionHandle>) -> wasmtime::Result<()> {
-        self.enter_host();
-        let r = async {
-            let tx = self.table.delete(handle)?;
-            self.drop_tx(tx.generation).await;
+        self.in_host(async |s| {
+            let tx = s.table.delete(handle)?;
+            s.drop_tx(tx.generation).await;
             Ok(())
-        }
-        .await;
-        self.leave_host();
-        r
+        })
+        .await
     }
 }
 
@@ -200,17 +179,14 @@ impl HostStatement for SqlSession {
         handle: Resource<StatementHandle>,
         params: Vec<Value>,
     ) -> Answer<Vec<Vec<Value>>> {
-        self.enter_host();
-        let r = async {
-            let (id, sql) = match self.checked_handle(&handle, &params)? {
+        self.in_host(async |s| {
+            let (id, sql) = match s.checked_handle(&handle, &params)? {
                 Ok(t) => t,
                 Err(e) => return Ok(Err(e)),
             };
-            Ok(Box::pin(self.query_prepared(&Target::handle(id, &sql), &params)).await)
-        }
-        .await;
-        self.leave_host();
-        r
+            Ok(Box::pin(s.query_prepared(&Target::handle(id, &sql), &params)).await)
+        })
+        .await
     }
 
     async fn execute(
@@ -218,33 +194,19 @@ impl HostStatement for SqlSession {
         handle: Resource<StatementHandle>,
         params: Vec<Value>,
     ) -> Answer<u64> {
-        self.enter_host();
-        let r = async {
-            let (id, sql) = match self.checked_handle(&handle, &params)? {
+        self.in_host(async |s| {
+            let (id, sql) = match s.checked_handle(&handle, &params)? {
                 Ok(t) => t,
                 Err(e) => return Ok(Err(e)),
             };
-            Ok(Box::pin(SqlSession::execute(
-                self,
-                &Target::handle(id, &sql),
-                &params,
-            ))
-            .await)
-        }
-        .await;
-        self.leave_host();
-        r
+            Ok(Box::pin(SqlSession::execute(s, &Target::handle(id, &sql), &params)).await)
+        })
+        .await
     }
 
     async fn drop(&mut self, handle: Resource<StatementHandle>) -> wasmtime::Result<()> {
-        self.enter_host();
-        let r = async {
-            self.table.delete(handle)?;
-            self.released_handle();
-            Ok(())
-        }
-        .await;
-        self.leave_host();
-        r
+        self.table.delete(handle)?;
+        self.released_handle();
+        Ok(())
     }
 }
