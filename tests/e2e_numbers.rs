@@ -240,8 +240,9 @@ fn rate_mode_ends_with_the_duration_and_counts_its_backlog() {
     let _serial = serial();
     let db = fresh_db("num_backlog");
     // 2,000 arrivals a second, equally spaced, for 2 s, shared by two
-    // workers on one thread that manage 20 steps a second each: almost
-    // every arrival is still waiting when `-d` ends.
+    // workers (on two threads where there are two cores) that manage 20
+    // steps a second each: almost every arrival is still waiting when `-d`
+    // ends.
     let (out, report) = run_json(&[
         "run",
         "--plugin",
@@ -257,8 +258,6 @@ fn rate_mode_ends_with_the_duration_and_counts_its_backlog() {
         "uniform",
         "--workers",
         "2",
-        "--threads",
-        "1",
         "-d",
         "2s",
         "--db",
@@ -282,6 +281,33 @@ fn rate_mode_ends_with_the_duration_and_counts_its_backlog() {
         stdout.contains(&format!("behind schedule: {unstarted} steps")),
         "{stdout}"
     );
+
+    // A run that keeps up has no backlog, and runs every arrival.
+    let (out, report) = run_json(&[
+        "run",
+        "--plugin",
+        &probe(),
+        "--allow-unsigned",
+        "--mode",
+        "sleep",
+        "-p",
+        "sleep_ms=1",
+        "-R",
+        "100",
+        "--arrivals",
+        "uniform",
+        "--workers",
+        "4",
+        "-d",
+        "2s",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(u64_at(&report, "/rate/unstarted"), 0, "{}", report["rate"]);
+    let done = u64_at(&report, "/summary/transactions");
+    assert!((199..=201).contains(&done), "{done} of 200 arrivals ran");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("behind schedule"), "{stdout}");
 }
 
 #[test]

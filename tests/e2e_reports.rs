@@ -81,7 +81,7 @@ fn compare_tells_a_real_difference_from_none() {
     assert_eq!(tps["verdict"], "worse");
     assert!(tps["test"]["p"].as_f64().unwrap() < 0.001, "{tps}");
     // Half the throughput (per-interval means), give or take the round
-    // trips: each step's overhead would have to pass 20 ms to leave this.
+    // trips: each step's overhead would have to pass 40 ms to leave this.
     let change = tps["change_pct"].as_f64().unwrap();
     assert!((-55.0..-25.0).contains(&change), "{change}");
     let lat = &c["metrics"][1];

@@ -267,8 +267,10 @@ pub struct RunArgs {
     /// Workload parameter NAME=VALUE (repeatable).
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Open loop: schedule this many transactions per second in all;
-    /// latency is measured from each scheduled start and the lag reported.
+    /// Open loop: schedule this many transactions per second in all, taken
+    /// by whichever worker is free; latency is measured from each scheduled
+    /// start and the lag reported. Arrivals not started when -d ends are
+    /// not run (counted as unstarted when the run was behind).
     #[arg(short = 'R', long, value_name = "TPS")]
     pub rate: Option<f64>,
     /// Arrivals in rate mode: poisson (default) or uniform.

@@ -280,6 +280,12 @@ impl RunConfig {
                         "--rate {rate}: must be a positive number of transactions per second"
                     )));
                 }
+                if args.think_time.is_some() || file.think_time.is_some() {
+                    return Err(ConfigError::Invalid(
+                        "--think-time is for the closed loop; with --rate the schedule sets when steps start"
+                            .into(),
+                    ));
+                }
                 let poisson = match args.arrivals.as_deref().or(file.arrivals.as_deref()) {
                     None | Some("poisson") => true,
                     Some("uniform") => false,
@@ -490,5 +496,13 @@ mod tests {
         );
         a.interval = Some("2s".into());
         assert!(RunConfig::resolve(&a, None, &no_env(), 2).is_ok());
+        // Think time and a schedule cannot both pace the steps.
+        let mut a = args();
+        a.rate = Some(100.0);
+        a.think_time = Some("10ms".into());
+        let err = RunConfig::resolve(&a, None, &no_env(), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--think-time is for the closed loop"), "{err}");
     }
 }

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
@@ -63,6 +63,7 @@ pub(super) fn run_workers(
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let (iv_tx, iv_rx) = mpsc::channel::<ShardMsg>();
     let (go_tx, go_rx) = watch::channel(Go::Wait);
+    let schedule = OnceLock::new();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..shards)
             .map(|shard| {
@@ -70,6 +71,7 @@ pub(super) fn run_workers(
                 let go_rx = go_rx.clone();
                 let iv_tx = iv_tx.clone();
                 let counters = &counters[shard as usize];
+                let schedule = &schedule;
                 std::thread::Builder::new()
                     .name(format!("stormdb-shard-{shard}"))
                     .spawn_scoped(scope, move || {
@@ -77,6 +79,7 @@ pub(super) fn run_workers(
                             ready: ready_tx,
                             go: go_rx,
                             intervals: iv_tx,
+                            schedule,
                         };
                         run_shard(spec, stop, shard, shards, counters, links)
                     })
@@ -120,6 +123,10 @@ pub(super) fn run_workers(
                 measure_from,
                 deadline,
             };
+            if let Pacing::Open { rate, poisson, .. } = spec.pacing {
+                let seed = super::seed::derive(spec.seed, SeedPhase::Schedule, 0);
+                let _ = schedule.set(Mutex::new(Schedule::new(rate, poisson, start, seed)));
+            }
             let _ = go_tx.send(Go::Start(w));
             Some(w)
         } else {
@@ -331,14 +338,17 @@ fn progress_loop<T>(
     }
 }
 
-/// A shard's channels to the main thread.
-struct ShardLinks {
+/// A shard's channels to the main thread, and what it shares with the
+/// other shards.
+struct ShardLinks<'a> {
     /// Its instances are up (or could not start).
     ready: mpsc::Sender<Result<(), String>>,
     /// When to start measuring, or to give up.
     go: watch::Receiver<Go>,
     /// Completed intervals.
     intervals: mpsc::Sender<ShardMsg>,
+    /// The run's arrivals (rate mode), set before the start signal.
+    schedule: &'a OnceLock<Mutex<Schedule>>,
 }
 
 fn run_shard(
@@ -347,12 +357,13 @@ fn run_shard(
     shard: u32,
     shards: u32,
     counters: &ShardCounters,
-    links: ShardLinks,
+    links: ShardLinks<'_>,
 ) -> Result<ShardOutput, String> {
     let ShardLinks {
         ready,
         mut go,
         intervals: intervals_out,
+        schedule,
     } = links;
     let fail = |e: String| {
         let _ = ready.send(Err(e.clone()));
@@ -402,7 +413,7 @@ fn run_shard(
             caps: &spec.caps,
             mode: spec.connection_mode,
             pacing: spec.pacing,
-            schedule: RefCell::new(None),
+            schedule,
             max_tries: spec.max_tries.max(1),
             intervals: &intervals,
         };
@@ -432,12 +443,6 @@ fn run_shard(
             }
         };
         intervals.borrow_mut().reset(window.measure_from);
-        if let Pacing::Open { rate, poisson, .. } = spec.pacing {
-            // This shard's share of the rate, for its share of the workers.
-            let rate = rate * f64::from(my_workers) / f64::from(spec.workers.max(1));
-            let seed = super::seed::derive(spec.seed, SeedPhase::Schedule, shard);
-            *env.schedule.borrow_mut() = Some(Schedule::new(rate, poisson, window.start, seed));
-        }
         let guards = guard::Guards::default();
         let finished = std::rc::Rc::new(std::cell::Cell::new(false));
         {

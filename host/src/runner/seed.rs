@@ -9,7 +9,7 @@ pub enum SeedPhase {
     Load,
     /// Running steps.
     Run,
-    /// A shard's arrival schedule in rate mode (`id` is the shard).
+    /// The run's arrival schedule in rate mode (`id` 0).
     Schedule,
 }
 

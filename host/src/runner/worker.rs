@@ -13,6 +13,7 @@ use crate::pg::pool::PgPool;
 use crate::sandbox::{CallError, CallLimits, Lifecycle, PluginInstance, PluginRuntime};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Kind, SQLSTATE and message of a workload error, for the error tally.
@@ -91,8 +92,8 @@ pub struct WorkerEnv<'a> {
     pub caps: &'a crate::capability::sql::Capabilities,
     pub mode: crate::config::ConnectionMode,
     pub pacing: Pacing,
-    /// The shard's arrivals in rate mode, set when the window opens.
-    pub schedule: RefCell<Option<Schedule>>,
+    /// The run's arrivals in rate mode, set when the window opens.
+    pub schedule: &'a OnceLock<Mutex<Schedule>>,
     pub max_tries: u32,
     pub intervals: &'a RefCell<Intervals>,
 }
@@ -225,14 +226,32 @@ pub struct WorkerEnd {
     pub dropped_log_lines: u64,
 }
 
-/// Sleeps until `until`, or returns false early if the run is stopped.
-async fn pause_until(stop: &StopSignal, until: Instant) -> bool {
+/// How a pause ended.
+#[derive(PartialEq)]
+enum Pause {
+    /// The time had already come: no wait.
+    Due,
+    /// Slept until the time came.
+    Waited,
+    /// The run was stopped.
+    Stopped,
+}
+
+/// Sleeps until `until`, or returns early if the run is stopped.
+async fn pause_until(stop: &StopSignal, until: Instant) -> Pause {
+    let go_on = |p| {
+        if stop.stop_requested() {
+            Pause::Stopped
+        } else {
+            p
+        }
+    };
     if Instant::now() >= until {
-        return !stop.stop_requested();
+        return go_on(Pause::Due);
     }
     tokio::select! {
-        _ = tokio::time::sleep_until(until.into()) => !stop.stop_requested(),
-        _ = stop.stopped() => false,
+        _ = tokio::time::sleep_until(until.into()) => go_on(Pause::Waited),
+        _ = stop.stopped() => Pause::Stopped,
     }
 }
 
@@ -241,10 +260,17 @@ async fn pause_until(stop: &StopSignal, until: Instant) -> bool {
 async fn think(env: &WorkerEnv<'_>) -> bool {
     match env.pacing {
         Pacing::Closed { think } if !think.is_zero() => {
-            pause_until(env.stop, Instant::now() + think).await
+            pause_until(env.stop, Instant::now() + think).await != Pause::Stopped
         }
         _ => true,
     }
+}
+
+/// The run's schedule (rate mode), locked for a moment.
+fn schedule<'a>(env: &'a WorkerEnv<'_>) -> Option<std::sync::MutexGuard<'a, Schedule>> {
+    env.schedule
+        .get()
+        .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
 /// Runs steps until the window closes, the quota is met or a stop is
@@ -269,31 +295,42 @@ pub async fn run(
         if env.stop.stop_requested() || quota.is_some_and(|q| measured >= q) {
             break;
         }
-        // When this step is due: the shard's next arrival, or now (closed
+        // When this step is due: the run's next arrival, or now (closed
         // loop), in which case one clock reading serves as both.
-        let scheduled = env.schedule.borrow_mut().as_mut().map(Schedule::take);
+        let scheduled = schedule(env).map(|mut s| s.take());
+        let mut pause = Pause::Due;
         if let Some(due) = scheduled {
             if window.deadline.is_some_and(|d| due >= d) {
                 break;
             }
-            if !pause_until(env.stop, due).await {
+            pause = pause_until(env.stop, due).await;
+            if pause == Pause::Stopped {
                 break;
             }
         }
         let start = Instant::now();
-        if window.deadline.is_some_and(|d| start >= d) {
-            // `-d` is over. Arrivals still waiting are not run (the run
-            // ends on time, as pgbench's does) but counted, so a backlog
-            // shows; the loop goes on only to count the rest of them.
-            match scheduled {
-                Some(due) => {
-                    if due >= window.measure_from {
-                        env.recorder.borrow_mut().unstarted += 1;
-                    }
-                    continue;
+        if let Some(d) = window.deadline
+            && start >= d
+        {
+            // `-d` is over: arrivals still waiting are not run, so the run
+            // ends on time as pgbench's does.
+            if let (Some(due), Some(mut s)) = (scheduled, schedule(env)) {
+                if pause == Pause::Waited {
+                    // A free worker was waiting for this one (the timer
+                    // woke it past the end): the schedule was kept. What
+                    // is left before the end is under a timer tick.
+                    let _ = s.count_between(window.start, d);
+                } else {
+                    // Already due when a worker got to it: behind. It and
+                    // every arrival left before the end are counted, so
+                    // the backlog shows.
+                    let n = u64::from(due >= window.measure_from)
+                        + s.count_between(window.measure_from, d);
+                    drop(s);
+                    env.recorder.borrow_mut().unstarted += n;
                 }
-                None => break,
             }
+            break;
         }
         let due = scheduled.unwrap_or(start);
         let is_measured = due >= window.measure_from;
@@ -336,7 +373,12 @@ pub async fn run(
                     rec.statements.record(sample);
                 }
             }
-            if tries < env.max_tries && retryable(&r) && !env.stop.stop_requested() {
+            // No retry once `-d` is over (pgbench stops there too).
+            if tries < env.max_tries
+                && retryable(&r)
+                && !env.stop.stop_requested()
+                && window.deadline.is_none_or(|d| Instant::now() < d)
+            {
                 // The failed try's counters belong to no transaction.
                 let _ = inst.take_counters();
                 continue;

@@ -75,6 +75,18 @@ pub(super) struct RowLatencyIn {
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct RateIn {
     pub(super) target_tps: f64,
+    /// Arrivals not run for lateness (`-L`) or for the end of `-d`.
+    #[serde(default)]
+    pub(super) skipped: u64,
+    #[serde(default)]
+    pub(super) unstarted: u64,
+}
+
+impl RateIn {
+    /// The run did not keep its schedule: some arrivals never ran.
+    pub(super) fn fell_behind(&self) -> bool {
+        self.skipped + self.unstarted > 0
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

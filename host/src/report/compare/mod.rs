@@ -299,7 +299,11 @@ pub fn compare(a: &RunInput, b: &RunInput, alpha: f64) -> Comparison {
             .map(|row| f(&row.latency_ms))
             .collect::<Vec<_>>()
     };
-    let rate_mode = a.rate.is_some() && b.rate.is_some();
+    // Both ran to a schedule and kept it: throughput is what was asked
+    // for. A run that fell behind (arrivals skipped or never started) is
+    // compared on throughput like any other.
+    let on_schedule = |r: &RunInput| r.rate.as_ref().is_some_and(|r| !r.fell_behind());
+    let kept_schedule = on_schedule(a) && on_schedule(b);
     let mut metrics = vec![
         tested("tps", Better::Higher, &tps(a), &tps(b), alpha),
         tested(
@@ -317,9 +321,7 @@ pub fn compare(a: &RunInput, b: &RunInput, alpha: f64) -> Comparison {
             alpha,
         ),
     ];
-    if rate_mode {
-        // Both ran to a schedule: throughput is what was asked for, not a
-        // measure of either system.
+    if kept_schedule {
         metrics[0].verdict = "set by the schedule, not tested".into();
         metrics[0].test = None;
     }
