@@ -221,3 +221,56 @@ fn connection_modes_complete_and_report_connect_times() {
         }
     }
 }
+
+#[test]
+fn serialization_failures_are_retried_and_every_try_is_counted() {
+    let db = fresh_db("retry");
+    // Two tries in three fail with 40001, whichever worker makes them; the
+    // sequence counts every try the server saw.
+    query(
+        "retry",
+        "CREATE SEQUENCE tries; \
+         CREATE FUNCTION flaky() RETURNS bigint LANGUAGE plpgsql AS $$ \
+         DECLARE n bigint := nextval('tries'); \
+         BEGIN \
+           IF n % 3 <> 0 THEN \
+             RAISE EXCEPTION 'try % fails', n USING ERRCODE = '40001'; \
+           END IF; \
+           RETURN n; \
+         END $$",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("flaky.sql");
+    std::fs::write(&script, "SELECT flaky();\n").unwrap();
+    // More workers than connections: every try takes one from the pool.
+    let (_, report) = run_json(&[
+        "run",
+        "--script",
+        script.to_str().unwrap(),
+        "-t",
+        "30",
+        "--workers",
+        "2",
+        "--connections",
+        "1",
+        "--max-tries",
+        "10",
+        "--db",
+        &db,
+    ]);
+    let ok = u64_at(&report, "/summary/transactions");
+    let failed = u64_at(&report, "/summary/errors");
+    let retried = u64_at(&report, "/summary/retried");
+    let retries = u64_at(&report, "/summary/retries");
+    assert_eq!(ok + failed, 30, "{}", report["summary"]);
+    assert!(ok > 0 && retried > 0, "{}", report["summary"]);
+    // Every try the server saw is a step or one of its retries...
+    let tries: u64 = scalar("retry", "SELECT last_value FROM tries")
+        .parse()
+        .unwrap();
+    assert_eq!(ok + failed + retries, tries, "{}", report["summary"]);
+    // ... and each waited for its pooled connection, retries included.
+    assert_eq!(u64_at(&report, "/pool_wait_ms/count"), tries);
+    // Each retried step had at least one extra try.
+    assert!(retries >= retried);
+}

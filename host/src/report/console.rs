@@ -109,21 +109,23 @@ pub fn render(r: &Report) -> String {
             );
         }
         if let Some(limit) = rate.latency_limit_ms {
-            let scheduled = s.transactions + s.errors + rate.skipped;
-            let share = |n: u64| {
-                if scheduled == 0 {
+            // Shares as pgbench prints them: skipped of everything
+            // scheduled, late of the transactions that succeeded.
+            let share = |n: u64, of: u64| {
+                if of == 0 {
                     0.0
                 } else {
-                    n as f64 * 100.0 / scheduled as f64
+                    n as f64 * 100.0 / of as f64
                 }
             };
+            let scheduled = s.transactions + s.errors + rate.skipped;
             let _ = writeln!(
                 w,
                 "latency limit {limit:.3} ms: {} skipped ({:.3}%), {} late ({:.3}%)",
                 rate.skipped,
-                share(rate.skipped),
+                share(rate.skipped, scheduled),
                 rate.late,
-                share(rate.late)
+                share(rate.late, s.transactions)
             );
         }
     }

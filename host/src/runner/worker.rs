@@ -379,8 +379,18 @@ pub async fn run(
                 && !env.stop.stop_requested()
                 && window.deadline.is_none_or(|d| Instant::now() < d)
             {
-                // The failed try's counters belong to no transaction.
+                // The failed try's counters belong to no transaction, but
+                // its wait for a connection (and connecting) happened.
                 let _ = inst.take_counters();
+                if let (true, Ok(called)) = (is_measured, &r) {
+                    let mut rec = env.recorder.borrow_mut();
+                    if let Some(wait) = called.pool_wait {
+                        rec.pool_wait(wait);
+                    }
+                    if let Some(c) = called.connect_time {
+                        rec.connect_time(c);
+                    }
+                }
                 continue;
             }
             break r;
