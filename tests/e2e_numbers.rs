@@ -25,6 +25,24 @@ fn probe() -> String {
     guest("test-probe").to_str().unwrap().to_string()
 }
 
+/// The probe in `sleep` mode against `db`, with more arguments; its
+/// output and JSON report.
+fn sleep_probe(db: &str, args: &[&str]) -> (std::process::Output, Value) {
+    let probe = probe();
+    let mut all = vec![
+        "run",
+        "--plugin",
+        &probe,
+        "--allow-unsigned",
+        "--mode",
+        "sleep",
+        "--db",
+        db,
+    ];
+    all.extend_from_slice(args);
+    run_json(&all)
+}
+
 fn within(actual: f64, expected: f64, pct: f64) -> bool {
     (actual - expected).abs() <= expected * pct / 100.0
 }
@@ -44,28 +62,23 @@ fn percentiles_of_a_known_latency_distribution_are_exact() {
     // p95 and p99 are 800 ms, the mean 260 ms. pg_sleep itself wakes up to
     // ~2 ms late on this kind of machine (psql's \timing shows the same),
     // so sleeps are long enough for that to stay inside the tolerance.
-    let (_, report) = run_json(&[
-        "run",
-        "--plugin",
-        &probe(),
-        "--allow-unsigned",
-        "--mode",
-        "sleep",
-        "-p",
-        "sleep_ms=200",
-        "-p",
-        "slow_ms=800",
-        "-p",
-        "every=10",
-        "--workers",
-        "16",
-        "-d",
-        "6s",
-        "--interval",
-        "500ms",
-        "--db",
+    let (_, report) = sleep_probe(
         &db,
-    ]);
+        &[
+            "-p",
+            "sleep_ms=200",
+            "-p",
+            "slow_ms=800",
+            "-p",
+            "every=10",
+            "--workers",
+            "16",
+            "-d",
+            "6s",
+            "--interval",
+            "500ms",
+        ],
+    );
     let l = |p: &str| f64_at(&report, &format!("/latency_ms/{p}"));
     // pg_sleep wakes a little late and the round trip adds a little: the
     // tolerance is 2 % of the true value.
@@ -243,26 +256,21 @@ fn rate_mode_ends_with_the_duration_and_counts_its_backlog() {
     // workers (on two threads where there are two cores) that manage 20
     // steps a second each: almost every arrival is still waiting when `-d`
     // ends.
-    let (out, report) = run_json(&[
-        "run",
-        "--plugin",
-        &probe(),
-        "--allow-unsigned",
-        "--mode",
-        "sleep",
-        "-p",
-        "sleep_ms=50",
-        "-R",
-        "2000",
-        "--arrivals",
-        "uniform",
-        "--workers",
-        "2",
-        "-d",
-        "2s",
-        "--db",
+    let (out, report) = sleep_probe(
         &db,
-    ]);
+        &[
+            "-p",
+            "sleep_ms=50",
+            "-R",
+            "2000",
+            "--arrivals",
+            "uniform",
+            "--workers",
+            "2",
+            "-d",
+            "2s",
+        ],
+    );
     let done = u64_at(&report, "/summary/transactions") + u64_at(&report, "/summary/errors");
     let unstarted = u64_at(&report, "/rate/unstarted");
     // Every arrival due in the 2 s is either run or counted as unstarted.
@@ -283,26 +291,21 @@ fn rate_mode_ends_with_the_duration_and_counts_its_backlog() {
     );
 
     // A run that keeps up has no backlog, and runs every arrival.
-    let (out, report) = run_json(&[
-        "run",
-        "--plugin",
-        &probe(),
-        "--allow-unsigned",
-        "--mode",
-        "sleep",
-        "-p",
-        "sleep_ms=1",
-        "-R",
-        "100",
-        "--arrivals",
-        "uniform",
-        "--workers",
-        "4",
-        "-d",
-        "2s",
-        "--db",
+    let (out, report) = sleep_probe(
         &db,
-    ]);
+        &[
+            "-p",
+            "sleep_ms=1",
+            "-R",
+            "100",
+            "--arrivals",
+            "uniform",
+            "--workers",
+            "4",
+            "-d",
+            "2s",
+        ],
+    );
     assert_eq!(u64_at(&report, "/rate/unstarted"), 0, "{}", report["rate"]);
     let done = u64_at(&report, "/summary/transactions");
     assert!((199..=201).contains(&done), "{done} of 200 arrivals ran");
