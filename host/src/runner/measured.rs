@@ -119,7 +119,6 @@ pub(super) fn run_workers(
                 StopAfter::Transactions(_) => None,
             };
             let w = Window {
-                start,
                 measure_from,
                 deadline,
             };
@@ -528,7 +527,6 @@ mod tests {
         let t0 = Instant::now();
         let s = |n: u64| t0 + Duration::from_millis(n);
         let duration = Window {
-            start: t0,
             measure_from: s(1000),
             deadline: Some(s(11_000)),
         };

@@ -69,8 +69,6 @@ pub struct ShardCounters {
 /// The measurement window every worker of a run shares.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
-    /// When the run (warmup included) started.
-    pub start: Instant,
     /// Steps starting before this are warmup and are not recorded.
     pub measure_from: Instant,
     /// No step starts at or after this (duration runs).
@@ -320,7 +318,7 @@ pub async fn run(
                     // A free worker was waiting for this one (the timer
                     // woke it past the end): the schedule was kept. What
                     // is left before the end is under a timer tick.
-                    let _ = s.count_between(window.start, d);
+                    s.skip_to(d);
                 } else {
                     // Already due when a worker got to it: behind. It and
                     // every arrival left before the end are counted, so
