@@ -311,6 +311,78 @@ fn tenants_cannot_reach_each_other() {
     assert_eq!(superuser, "false");
 }
 
+/// Two processes of one tenant at once, on one server. Each logs in as a
+/// run role of its own, so the second changes neither the first's password
+/// nor its connection limit: the first opens a new connection per step
+/// throughout (6 transient workers, more than the second's limit) and
+/// loses none. Tables belong to the tenant's role, which cannot log in,
+/// and no run role is left afterwards. A run role a killed process left a
+/// day ago is swept; one made a moment ago is not.
+#[test]
+fn concurrent_runs_of_one_tenant_keep_their_own_login() {
+    let name = "sandbox_same_tenant";
+    let db = fresh_db(name);
+    let setup = ["--tenant", "shared", "--setup", "-t", "1"];
+    attack(&db, "test-probe", "ping", &setup);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for (login, created) in [("stale", now - 2 * 86_400), ("recent", now)] {
+        query(
+            name,
+            &format!(
+                "CREATE ROLE stormdb_t_shared_r{login} LOGIN; \
+                 COMMENT ON ROLE stormdb_t_shared_r{login} IS 'stormdb run role, created {created}'; \
+                 GRANT stormdb_t_shared TO stormdb_t_shared_r{login}"
+            ),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first_json = dir.path().join("first.json");
+    let first = run_unsigned("test-probe")
+        .args(["--tenant", "shared", "--mode", "tx", "-d", "4s"])
+        .args(["--workers", "6", "--connection-mode", "transient"])
+        .args(["--db", &db, "--json-out"])
+        .arg(&first_json)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let second = attack(
+        &db,
+        "test-probe",
+        "tx",
+        &["--tenant", "shared", "-d", "1s", "--workers", "1"],
+    );
+    assert!(u64_at(&second, "/summary/transactions") > 0, "{second}");
+    assert_eq!(u64_at(&second, "/summary/errors"), 0, "{second}");
+    assert!(first.wait_with_output().unwrap().status.success());
+    let first: Value =
+        serde_json::from_str(&std::fs::read_to_string(&first_json).unwrap()).unwrap();
+    assert!(u64_at(&first, "/summary/transactions") > 0, "{first}");
+    assert_eq!(u64_at(&first, "/summary/errors"), 0, "{first}");
+    // Only the role made a moment ago is left (by the test, not a run).
+    let left = "SELECT string_agg(rolname, ',') FROM pg_roles WHERE rolname LIKE 'stormdb\\_t\\_shared\\_r%'";
+    assert_eq!(scalar(name, left), "stormdb_t_shared_rrecent");
+    query(name, "DROP ROLE stormdb_t_shared_rrecent");
+    assert_eq!(
+        scalar(
+            name,
+            "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'stormdb_t_shared'"
+        ),
+        "stormdb_t_shared"
+    );
+    assert_eq!(
+        scalar(
+            name,
+            "SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'stormdb_t_shared'"
+        ),
+        "false"
+    );
+}
+
 /// Both tenants in one process: a mix (`workloads:` in the config) runs
 /// the victim's transactions beside two attackers on the same runtime,
 /// sandbox and host; the attackers are denied by PostgreSQL, the victim

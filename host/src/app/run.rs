@@ -154,6 +154,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     } else {
         run_mix(&prepared, &cfg, &db, &stop, &started_at, &database)
     };
+    // Tenants' run roles are dropped while the server is still up.
+    drop(shared);
     drop(local_server);
     finish(&cfg, outcome)
 }

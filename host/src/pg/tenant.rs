@@ -1,8 +1,18 @@
 //! Tenants: isolation enforced by PostgreSQL itself. Each tenant gets a
-//! schema and a least-privilege LOGIN role that owns only that schema; its
-//! plugins connect as that role with `search_path` pinned and timeouts set,
-//! so whatever SQL a plugin sends, it cannot read or write another tenant's
+//! schema and a least-privilege role that owns only that schema; its
+//! plugins act as that role with `search_path` pinned and timeouts set, so
+//! whatever SQL a plugin sends, it cannot read or write another tenant's
 //! tables, change role, or reach server files.
+//!
+//! The tenant's role cannot log in. Each StormDB process logs in as a run
+//! role of its own (fresh random password, connection limit sized for that
+//! process, NOINHERIT so that it has no privileges by itself), which is a
+//! member of the tenant's role and switches to it at connection start.
+//! Concurrent processes of one tenant therefore never change each other's
+//! password or connection limit, and whatever they create is owned by the
+//! tenant's role. The run role is dropped when the process is done with
+//! the database; one left by a killed process is dropped by a later
+//! provisioning of the same tenant once it is a day old and unused.
 
 use std::time::Duration;
 use tokio_postgres::NoTls;
@@ -11,6 +21,11 @@ use tokio_postgres::NoTls;
 pub const PREFIX: &str = "stormdb_t_";
 /// Marks roles StormDB created, so it never takes over someone else's.
 const ROLE_COMMENT: &str = "stormdb tenant role";
+/// Starts the comment of a run role; the creation time (Unix seconds)
+/// follows, so stale ones can be told from those in use.
+const RUN_ROLE_COMMENT: &str = "stormdb run role, created ";
+/// Age after which an unused run role counts as left by a killed process.
+const STALE_RUN_ROLE_SECS: u64 = 24 * 3600;
 
 /// Why a tenant could not be provisioned.
 #[derive(Debug, thiserror::Error)]
@@ -46,15 +61,60 @@ pub struct TenantTimeouts {
     pub idle_in_transaction: Duration,
 }
 
-/// A provisioned tenant.
+/// A provisioned tenant, with the run role this process logs in as.
 #[derive(Debug, Clone)]
 pub struct Tenant {
     /// The tenant's name.
     pub name: String,
     /// Its role (also its schema's name).
     pub role: String,
-    password: String,
+    login: std::sync::Arc<RunRole>,
     base: tokio_postgres::Config,
+}
+
+/// This process's login role for a tenant; dropped from the server when
+/// the last holder lets go.
+#[derive(Debug)]
+struct RunRole {
+    name: String,
+    password: String,
+    admin: tokio_postgres::Config,
+}
+
+impl Drop for RunRole {
+    fn drop(&mut self) {
+        // On a thread of its own, with a runtime of its own: the last
+        // holder may let go inside or outside a runtime. Bounded in time so
+        // an unreachable server cannot hold the exit.
+        let (name, admin) = (self.name.clone(), self.admin.clone());
+        let dropping = std::thread::Builder::new()
+            .name("stormdb-run-role".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let sql = format!("DROP ROLE IF EXISTS {}", quote(&name));
+                let dropped = rt.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(10), async {
+                        let client = connect(&admin).await?;
+                        catalog_update(&client, &sql).await
+                    })
+                    .await
+                });
+                match dropped {
+                    Ok(Ok(())) => tracing::debug!("dropped run role {name}"),
+                    Ok(Err(e)) => tracing::warn!(
+                        "could not drop run role {name}: {}",
+                        crate::pg::sql_error_text(&crate::pg::connect_error(&e))
+                    ),
+                    Err(_) => tracing::warn!("could not drop run role {name}: timed out"),
+                }
+                std::io::Result::Ok(())
+            });
+        if let Ok(t) = dropping {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Checks a tenant name.
@@ -96,14 +156,16 @@ impl Tenant {
     /// policy refuses attempts to change them).
     pub fn config(&self, timeouts: TenantTimeouts) -> tokio_postgres::Config {
         let mut c = self.base.clone();
-        c.user(&self.role);
-        c.password(self.password.as_str());
+        c.user(&self.login.name);
+        c.password(self.login.password.as_str());
+        // `role` makes the session act as the tenant's role from its start:
+        // its privileges apply and what it creates belongs to the tenant.
         c.options(format!(
-            "-c search_path={} -c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={}",
-            self.role,
-            ms(timeouts.statement),
-            ms(timeouts.lock),
-            ms(timeouts.idle_in_transaction)
+            "-c role={r} -c search_path={r} -c statement_timeout={s} -c lock_timeout={l} -c idle_in_transaction_session_timeout={i}",
+            r = self.role,
+            s = ms(timeouts.statement),
+            l = ms(timeouts.lock),
+            i = ms(timeouts.idle_in_transaction)
         ));
         c
     }
@@ -148,10 +210,10 @@ async fn catalog_update(
     }
 }
 
-/// Creates (or refreshes) tenant `name`: its role with a fresh random
-/// password, and its schema owned by that role. `admin` is the operator's
-/// connection, which must be able to create roles; `connection_limit`
-/// bounds the tenant's connections.
+/// Creates (or refreshes) tenant `name`: its role and its schema owned by
+/// that role, and this process's run role (a fresh random password,
+/// `connection_limit` connections). `admin` is the operator's connection,
+/// which must be able to create roles.
 pub async fn provision(
     admin: &tokio_postgres::Config,
     name: &str,
@@ -198,12 +260,6 @@ pub async fn provision(
         )
         .await
         .map_err(db_err)?;
-    let mut pw = [0u8; 24];
-    getrandom::fill(&mut pw).map_err(|e| TenantError::Database {
-        tenant: name.to_string(),
-        message: format!("no randomness for a password: {e}"),
-    })?;
-    let password = crate::registry::keys::to_hex(&pw);
     let existing = client
         .query_opt(
             "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
@@ -211,10 +267,10 @@ pub async fn provision(
         )
         .await
         .map_err(db_err)?;
-    let attributes = format!(
-        "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT \
-         CONNECTION LIMIT {connection_limit} PASSWORD '{password}'"
-    );
+    // No login: processes log in as run roles (earlier versions made this
+    // role log in, so an existing one loses its login and password).
+    let attributes = "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \
+         NOINHERIT PASSWORD NULL";
     match existing {
         Some(row) => {
             let comment: Option<String> = row.get(0);
@@ -275,17 +331,120 @@ pub async fn provision(
     )
     .await
     .map_err(db_err)?;
+    sweep_stale_run_roles(&client, &role).await;
+    let login = create_run_role(&client, name, &role, connection_limit).await?;
     Ok(Tenant {
         name: name.to_string(),
         role,
-        password,
+        login: std::sync::Arc::new(RunRole {
+            name: login.0,
+            password: login.1,
+            admin: admin.clone(),
+        }),
         base: admin.clone(),
     })
 }
 
-/// Sets how many connections `tenant` may open: a run whose workloads share
-/// a tenant raises it to cover them all without rotating the password the
-/// earlier ones were given.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A run role's name: the tenant's role and 4 random bytes. Tenant names
+/// are at most 40 bytes, so this stays within PostgreSQL's 63.
+fn run_role_name(role: &str, random: &[u8]) -> String {
+    format!("{role}_r{}", crate::registry::keys::to_hex(random))
+}
+
+/// Creates a login role for this process, a member of the tenant's `role`;
+/// its name and password.
+async fn create_run_role(
+    client: &tokio_postgres::Client,
+    name: &str,
+    role: &str,
+    connection_limit: u32,
+) -> Result<(String, String), TenantError> {
+    let mut random = [0u8; 28];
+    getrandom::fill(&mut random).map_err(|e| TenantError::Database {
+        tenant: name.to_string(),
+        message: format!("no randomness for a password: {e}"),
+    })?;
+    let (suffix, pw) = random.split_at(4);
+    let password = crate::registry::keys::to_hex(pw);
+    let login = run_role_name(role, suffix);
+    tracing::debug!("tenant {name}: logging in as {login}");
+    catalog_update(
+        client,
+        &format!(
+            "CREATE ROLE {l} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
+             NOBYPASSRLS NOINHERIT CONNECTION LIMIT {connection_limit} PASSWORD '{password}'; \
+             COMMENT ON ROLE {l} IS '{RUN_ROLE_COMMENT}{now}'; \
+             GRANT {t} TO {l}",
+            l = quote(&login),
+            t = quote(role),
+            now = unix_now(),
+        ),
+    )
+    .await
+    .map_err(|e| TenantError::Database {
+        tenant: name.to_string(),
+        message: format!(
+            "creating run role {login}: {}",
+            crate::pg::sql_error_text(&crate::pg::connect_error(&e))
+        ),
+    })?;
+    Ok((login, password))
+}
+
+/// Drops run roles of `role` that a killed process left: a day old and
+/// with no session. Best effort; a role still in use is never dropped.
+async fn sweep_stale_run_roles(client: &tokio_postgres::Client, role: &str) {
+    // CASE, not AND: PostgreSQL may evaluate AND's operands in any order,
+    // and a comment that is not a number must not reach the cast.
+    let stale = client
+        .query(
+            "SELECT name FROM ( \
+               SELECT r.rolname::text AS name, \
+                      substr(shobj_description(r.oid, 'pg_authid'), length($2) + 1) AS created \
+               FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid \
+               WHERE m.roleid = $1::text::regrole \
+                 AND starts_with(coalesce(shobj_description(r.oid, 'pg_authid'), ''), $2) \
+                 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.usename = r.rolname) \
+             ) c \
+             WHERE CASE WHEN created ~ '^[0-9]{1,18}$' THEN created::bigint < $3 ELSE false END",
+            &[
+                &role,
+                &RUN_ROLE_COMMENT,
+                &i64::try_from(unix_now().saturating_sub(STALE_RUN_ROLE_SECS)).unwrap_or(0),
+            ],
+        )
+        .await;
+    let rows = match stale {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(
+                "could not look for stale run roles of {role}: {}",
+                crate::pg::sql_error_text(&crate::pg::connect_error(&e))
+            );
+            return;
+        }
+    };
+    for row in rows {
+        let login: String = row.get(0);
+        if let Err(e) =
+            catalog_update(client, &format!("DROP ROLE IF EXISTS {}", quote(&login))).await
+        {
+            tracing::warn!(
+                "could not drop stale run role {login}: {}",
+                crate::pg::sql_error_text(&crate::pg::connect_error(&e))
+            );
+        }
+    }
+}
+
+/// Sets how many connections this process's run role for `tenant` may
+/// open: a run whose workloads share a tenant raises it to cover them all.
 pub async fn set_connection_limit(
     admin: &tokio_postgres::Config,
     tenant: &Tenant,
@@ -300,7 +459,7 @@ pub async fn set_connection_limit(
         &client,
         &format!(
             "ALTER ROLE {} CONNECTION LIMIT {connection_limit}",
-            quote(&tenant.role)
+            quote(&tenant.login.name)
         ),
     )
     .await
@@ -319,5 +478,15 @@ mod tests {
         assert!(!valid_name(&"x".repeat(41)));
         assert_eq!(name_for_plugin("bulk-insert"), "bulk_insert");
         assert!(valid_name(&name_for_plugin("Weird Name!")));
+    }
+
+    #[test]
+    fn run_role_names_fit_postgres_identifiers() {
+        let longest = format!("{PREFIX}{}", "x".repeat(40));
+        let login = run_role_name(&longest, &[0xab, 0xcd, 0x01, 0x02]);
+        assert_eq!(login, format!("{longest}_rabcd0102"));
+        // NAMEDATALEN - 1: a longer name would be cut, and two runs' roles
+        // could collide.
+        assert!(login.len() <= 63, "{login}");
     }
 }
