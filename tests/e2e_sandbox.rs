@@ -338,10 +338,14 @@ fn concurrent_runs_of_one_tenant_keep_their_own_login() {
             ),
         );
     }
+    // This test's own run roles: the hand-made ones excluded.
+    let runs = "SELECT string_agg(rolname || ':' || rolconnlimit, ',' ORDER BY rolname) \
+         FROM pg_roles WHERE rolname LIKE 'stormdb\\_t\\_shared\\_r%' \
+         AND rolname NOT IN ('stormdb_t_shared_rstale', 'stormdb_t_shared_rrecent')";
     let dir = tempfile::tempdir().unwrap();
     let first_json = dir.path().join("first.json");
     let first = run_unsigned("test-probe")
-        .args(["--tenant", "shared", "--mode", "tx", "-d", "4s"])
+        .args(["--tenant", "shared", "--mode", "tx", "-d", "6s"])
         .args(["--workers", "6", "--connection-mode", "transient"])
         .args(["--db", &db, "--json-out"])
         .arg(&first_json)
@@ -349,15 +353,41 @@ fn concurrent_runs_of_one_tenant_keep_their_own_login() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // The first process's run role, limit max(6 connections, loaders) + 4.
+    let mut first_role = String::new();
+    for _ in 0..100 {
+        first_role = scalar(name, runs);
+        if !first_role.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        first_role.starts_with("stormdb_t_shared_r") && !first_role.contains(','),
+        "{first_role}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The second: one connection, one loader, so a shared limit would be 5
+    // against the first's 6 transient workers.
     let second = attack(
         &db,
         "test-probe",
         "tx",
-        &["--tenant", "shared", "-d", "1s", "--workers", "1"],
+        &[
+            "--tenant",
+            "shared",
+            "-d",
+            "1s",
+            "--workers",
+            "1",
+            "--loaders",
+            "1",
+        ],
     );
     assert!(u64_at(&second, "/summary/transactions") > 0, "{second}");
     assert_eq!(u64_at(&second, "/summary/errors"), 0, "{second}");
+    // The second dropped its own role and left the first's as it was.
+    assert_eq!(scalar(name, runs), first_role);
     assert!(first.wait_with_output().unwrap().status.success());
     let first: Value =
         serde_json::from_str(&std::fs::read_to_string(&first_json).unwrap()).unwrap();
@@ -381,6 +411,35 @@ fn concurrent_runs_of_one_tenant_keep_their_own_login() {
         ),
         "false"
     );
+}
+
+/// A function the plugin made in setup switches the session back to the
+/// process's run role, sets that role's password and has the tenant grant
+/// it a privilege (so that a plain DROP ROLE would fail), hoping to keep a
+/// way in after the run. The run role is retired all the same.
+#[test]
+fn a_run_role_does_not_outlive_its_run() {
+    let name = "sandbox_keep_login";
+    let db = fresh_db(name);
+    let report = attack(
+        &db,
+        "hostile",
+        "keep-login",
+        &["--tenant", "escape", "--rebuild", "-t", "1"],
+    );
+    // The attack itself went through inside PostgreSQL.
+    assert_eq!(u64_at(&report, "/summary/transactions"), 1, "{report}");
+    assert_eq!(u64_at(&report, "/summary/errors"), 0, "{report}");
+    let left = scalar(
+        name,
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'stormdb\\_t\\_escape\\_r%'",
+    );
+    row(
+        "keep-login",
+        "no run role left after the run",
+        format!("{left} left"),
+    );
+    assert_eq!(left, "0");
 }
 
 /// Both tenants in one process: a mix (`workloads:` in the config) runs

@@ -25,7 +25,7 @@ const ROLE_COMMENT: &str = "stormdb tenant role";
 /// follows, so stale ones can be told from those in use.
 const RUN_ROLE_COMMENT: &str = "stormdb run role, created ";
 /// Age after which an unused run role counts as left by a killed process.
-const STALE_RUN_ROLE_SECS: u64 = 24 * 3600;
+const STALE_RUN_ROLE_SECS: i64 = 24 * 3600;
 
 /// Why a tenant could not be provisioned.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +78,8 @@ pub struct Tenant {
 struct RunRole {
     name: String,
     password: String,
+    /// The tenant's role it is a member of.
+    tenant_role: String,
     admin: tokio_postgres::Config,
 }
 
@@ -86,27 +88,27 @@ impl Drop for RunRole {
         // On a thread of its own, with a runtime of its own: the last
         // holder may let go inside or outside a runtime. Bounded in time so
         // an unreachable server cannot hold the exit.
-        let (name, admin) = (self.name.clone(), self.admin.clone());
+        let (name, tenant_role, admin) = (
+            self.name.clone(),
+            self.tenant_role.clone(),
+            self.admin.clone(),
+        );
         let dropping = std::thread::Builder::new()
             .name("stormdb-run-role".into())
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                let sql = format!("DROP ROLE IF EXISTS {}", quote(&name));
                 let dropped = rt.block_on(async {
                     tokio::time::timeout(Duration::from_secs(10), async {
                         let client = connect(&admin).await?;
-                        catalog_update(&client, &sql).await
+                        retire_run_role(&client, &name, &tenant_role).await
                     })
                     .await
                 });
                 match dropped {
                     Ok(Ok(())) => tracing::debug!("dropped run role {name}"),
-                    Ok(Err(e)) => tracing::warn!(
-                        "could not drop run role {name}: {}",
-                        crate::pg::sql_error_text(&crate::pg::connect_error(&e))
-                    ),
+                    Ok(Err(e)) => tracing::warn!("could not drop run role {name}: {}", pg_text(&e)),
                     Err(_) => tracing::warn!("could not drop run role {name}: timed out"),
                 }
                 std::io::Result::Ok(())
@@ -224,7 +226,7 @@ pub async fn provision(
     }
     let db_err = |e: tokio_postgres::Error| TenantError::Database {
         tenant: name.to_string(),
-        message: crate::pg::sql_error_text(&crate::pg::connect_error(&e)),
+        message: pg_text(&e),
     };
     let client = connect(admin).await.map_err(db_err)?;
     let row = client
@@ -251,8 +253,9 @@ pub async fn provision(
         )));
     }
     let role = format!("{PREFIX}{name}");
-    // Roles are cluster-wide: runs provisioning the same tenant at once (in
-    // one database or several) take turns. The lock ends with the session.
+    // Runs provisioning the same tenant in this database at once take
+    // turns (advisory locks are per database; across databases the
+    // catalog retries below cover it). The lock ends with the session.
     client
         .query(
             "SELECT pg_advisory_lock(hashtext($1))",
@@ -335,20 +338,58 @@ pub async fn provision(
     let login = create_run_role(&client, name, &role, connection_limit).await?;
     Ok(Tenant {
         name: name.to_string(),
-        role,
+        role: role.clone(),
         login: std::sync::Arc::new(RunRole {
             name: login.0,
             password: login.1,
+            tenant_role: role,
             admin: admin.clone(),
         }),
         base: admin.clone(),
     })
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// What the server said about a statement (with its detail and hint), or
+/// why connecting failed.
+fn pg_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => {
+            let mut s = format!("{} (SQLSTATE {})", d.message(), d.code().code());
+            if let Some(detail) = d.detail() {
+                s.push_str(&format!("; {detail}"));
+            }
+            if let Some(hint) = d.hint() {
+                s.push_str(&format!("; hint: {hint}"));
+            }
+            s
+        }
+        None => crate::pg::sql_error_text(&crate::pg::connect_error(e)),
+    }
+}
+
+/// Takes a run role out of use, then drops it. Each step stands alone:
+/// should the drop fail (a plugin that got back to the run role may have
+/// had privileges granted to it), the role can no longer log in nor act as
+/// the tenant.
+async fn retire_run_role(
+    client: &tokio_postgres::Client,
+    login: &str,
+    tenant_role: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let l = quote(login);
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&login])
+        .await?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    catalog_update(client, &format!("ALTER ROLE {l} NOLOGIN PASSWORD NULL")).await?;
+    catalog_update(client, &format!("REVOKE {} FROM {l}", quote(tenant_role))).await?;
+    // Revokes what was granted to it in this database; needs the role's
+    // privileges, which a superuser has. A CREATEROLE operator's attempt
+    // may fail, and the drop then says what is left.
+    let _ = client.batch_execute(&format!("DROP OWNED BY {l}")).await;
+    catalog_update(client, &format!("DROP ROLE IF EXISTS {l}")).await
 }
 
 /// A run role's name: the tenant's role and 4 random bytes. Tenant names
@@ -374,26 +415,33 @@ async fn create_run_role(
     let password = crate::registry::keys::to_hex(pw);
     let login = run_role_name(role, suffix);
     tracing::debug!("tenant {name}: logging in as {login}");
+    let failed = |e: tokio_postgres::Error| TenantError::Database {
+        tenant: name.to_string(),
+        message: format!("creating run role {login}: {}", pg_text(&e)),
+    };
+    // The server's clock dates the role, and the sweep reads it: a client
+    // whose clock is off cannot make fresh roles look stale.
+    let now: i64 = client
+        .query_one("SELECT extract(epoch FROM now())::bigint", &[])
+        .await
+        .map_err(failed)?
+        .get(0);
+    // The SCRAM verifier, not the password, goes into the statement: a
+    // failing or logged statement does not show the secret.
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
     catalog_update(
         client,
         &format!(
             "CREATE ROLE {l} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION \
-             NOBYPASSRLS NOINHERIT CONNECTION LIMIT {connection_limit} PASSWORD '{password}'; \
+             NOBYPASSRLS NOINHERIT CONNECTION LIMIT {connection_limit} PASSWORD '{verifier}'; \
              COMMENT ON ROLE {l} IS '{RUN_ROLE_COMMENT}{now}'; \
              GRANT {t} TO {l}",
             l = quote(&login),
             t = quote(role),
-            now = unix_now(),
         ),
     )
     .await
-    .map_err(|e| TenantError::Database {
-        tenant: name.to_string(),
-        message: format!(
-            "creating run role {login}: {}",
-            crate::pg::sql_error_text(&crate::pg::connect_error(&e))
-        ),
-    })?;
+    .map_err(failed)?;
     Ok((login, password))
 }
 
@@ -412,12 +460,10 @@ async fn sweep_stale_run_roles(client: &tokio_postgres::Client, role: &str) {
                  AND starts_with(coalesce(shobj_description(r.oid, 'pg_authid'), ''), $2) \
                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.usename = r.rolname) \
              ) c \
-             WHERE CASE WHEN created ~ '^[0-9]{1,18}$' THEN created::bigint < $3 ELSE false END",
-            &[
-                &role,
-                &RUN_ROLE_COMMENT,
-                &i64::try_from(unix_now().saturating_sub(STALE_RUN_ROLE_SECS)).unwrap_or(0),
-            ],
+             WHERE CASE WHEN created ~ '^[0-9]{1,18}$' \
+                   THEN created::bigint < extract(epoch FROM now())::bigint - $3 \
+                   ELSE false END",
+            &[&role, &RUN_ROLE_COMMENT, &STALE_RUN_ROLE_SECS],
         )
         .await;
     let rows = match stale {
@@ -425,20 +471,15 @@ async fn sweep_stale_run_roles(client: &tokio_postgres::Client, role: &str) {
         Err(e) => {
             tracing::warn!(
                 "could not look for stale run roles of {role}: {}",
-                crate::pg::sql_error_text(&crate::pg::connect_error(&e))
+                pg_text(&e)
             );
             return;
         }
     };
     for row in rows {
         let login: String = row.get(0);
-        if let Err(e) =
-            catalog_update(client, &format!("DROP ROLE IF EXISTS {}", quote(&login))).await
-        {
-            tracing::warn!(
-                "could not drop stale run role {login}: {}",
-                crate::pg::sql_error_text(&crate::pg::connect_error(&e))
-            );
+        if let Err(e) = retire_run_role(client, &login, role).await {
+            tracing::warn!("could not drop stale run role {login}: {}", pg_text(&e));
         }
     }
 }
@@ -452,7 +493,7 @@ pub async fn set_connection_limit(
 ) -> Result<(), TenantError> {
     let db_err = |e: tokio_postgres::Error| TenantError::Database {
         tenant: tenant.name.clone(),
-        message: crate::pg::sql_error_text(&crate::pg::connect_error(&e)),
+        message: pg_text(&e),
     };
     let client = connect(admin).await.map_err(db_err)?;
     catalog_update(

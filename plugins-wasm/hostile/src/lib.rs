@@ -70,6 +70,11 @@ impl Workload for Hostile {
                 "slow-steps",
                 "short sleeps in the database, together past the step timeout",
             ),
+            (
+                "keep-login",
+                "a function made in setup switches back to the login role, sets its \
+                 password and grants it a privilege, to keep a way in after the run",
+            ),
         ] {
             b = b.mode(m, d);
         }
@@ -80,6 +85,24 @@ impl Workload for Hostile {
     fn setup_schema(ctx: &Context) -> stormdb_sdk::Result<()> {
         if ctx.mode == "spin-setup" {
             spin();
+        }
+        if ctx.mode == "keep-login" {
+            // The policy reads statement text, not function bodies: the
+            // body does what a statement could not.
+            sql::execute(
+                "CREATE OR REPLACE FUNCTION hostile_keep_login() RETURNS text \
+                 LANGUAGE plpgsql AS $f$ \
+                 DECLARE login text; \
+                 BEGIN \
+                   SET ROLE NONE; \
+                   login := current_user; \
+                   EXECUTE format('ALTER ROLE %I PASSWORD %L', login, 'hostile-password'); \
+                   RESET ROLE; \
+                   EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), login); \
+                   RETURN login; \
+                 END $f$",
+                &[],
+            )?;
         }
         Ok(())
     }
@@ -157,6 +180,11 @@ impl Workload for Hostile {
                 for _ in 0..300 {
                     sql::query("SELECT pg_sleep(0.1)", &[]).op(&op)?;
                 }
+            }
+            "keep-login" => {
+                let rows = sql::query("SELECT hostile_keep_login()", &[]).op(&op)?;
+                let login: Option<String> = rows.get(0, 0);
+                log::info(&format!("kept login: {}", login.unwrap_or_default()));
             }
             other => {
                 return Err(WorkloadError::failed(format!("unknown mode '{other}'"))).op(other);

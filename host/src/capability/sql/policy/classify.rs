@@ -154,18 +154,15 @@ fn forbidden_prefix(sql: &str) -> Option<&'static str> {
 /// forbidden functions called anywhere: every name directly followed by a
 /// parenthesis, whatever the AST node (`FROM LATERAL f()`, `ROWS FROM`).
 fn check_tokens(sql: &str) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    use sqlparser::tokenizer::{Token, Tokenizer};
     let dialect = PostgreSqlDialect {};
     // The parser reports tokenizer errors itself; this check only looks.
     let tokens = Tokenizer::new(&dialect, sql).tokenize().ok()?;
+    // Comments count as whitespace, as PostgreSQL reads them:
+    // `set_config/**/(...)` is still a call.
     let mut words = tokens
         .iter()
-        .filter(|t| {
-            !matches!(
-                t,
-                Token::Whitespace(Whitespace::Space | Whitespace::Newline | Whitespace::Tab)
-            )
-        })
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
         .peekable();
     while let Some(t) = words.next() {
         let next = words.peek();
@@ -505,6 +502,14 @@ mod tests {
             ),
             (
                 "SELECT * FROM ROWS FROM (pg_catalog.set_config('role', 'x', false))",
+                "set_config",
+            ),
+            (
+                "SELECT * FROM LATERAL set_config/**/('role', 'none', false)",
+                "set_config",
+            ),
+            (
+                "SELECT * FROM LATERAL set_config -- hidden\n ('role', 'none', false)",
                 "set_config",
             ),
             ("SELECT U&\"set\\005fconfig\"('role', 'x', false)", "U&"),
